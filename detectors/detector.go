@@ -1,0 +1,99 @@
+// Package detectors holds the detectors, one file each, behind one small interface and a
+// registry. A detector declares its rules-file schema and the packet layers it wants; the engine
+// calls Inspect only for packets carrying one of those layers. Inspect must not allocate on the
+// no-alert path and must never keep p or its slices after returning.
+package detectors
+
+import (
+	"sort"
+
+	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/flow"
+	"github.com/ids-sensor/ids/rules"
+)
+
+// Detector inspects decoded packets and reports what it finds through out.
+type Detector interface {
+	Inspect(p *decode.Packet, out *Emitter)
+}
+
+// Spec registers a detector.
+type Spec struct {
+	Schema   rules.Schema                   // what the rules file holds for it
+	Interest decode.Layer                   // Inspect runs for packets with any of these layers
+	New      func(*rules.Detector) Detector // builds it from validated settings
+}
+
+var registry []Spec
+
+// register adds a detector; each detector file calls it from init.
+func register(s Spec) { registry = append(registry, s) }
+
+// Specs returns every registered detector, sorted by name.
+func Specs() []Spec {
+	out := append([]Spec(nil), registry...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Schema.Detector < out[j].Schema.Detector })
+	return out
+}
+
+// Schemas returns the rules schema of every detector, for rules.Parse.
+func Schemas() []rules.Schema {
+	specs := Specs()
+	out := make([]rules.Schema, len(specs))
+	for i, s := range specs {
+		out[i] = s.Schema
+	}
+	return out
+}
+
+// Instance is a detector built from a rules set.
+type Instance struct {
+	Name     string
+	Interest decode.Layer
+	Detector
+}
+
+// Build creates every detector the rules set enables.
+func Build(set *rules.Set) []Instance {
+	var out []Instance
+	for _, s := range Specs() {
+		cfg := set.Detector(s.Schema.Detector)
+		if cfg == nil || !cfg.Enabled {
+			continue
+		}
+		out = append(out, Instance{Name: cfg.Name, Interest: s.Interest, Detector: s.New(cfg)})
+	}
+	return out
+}
+
+// Emitter is how detectors raise alerts: New prepares an alert from the packet, the detector
+// adds evidence, Emit hands it to the engine. One Emitter serves one worker.
+type Emitter struct {
+	PcapCnt uint64             // set by the engine before each packet
+	Out     func(*alert.Alert) // receives every emitted alert; must not keep it
+	a       alert.Alert
+}
+
+// New starts an alert for sig about packet p, addressed by p's own headers.
+func (e *Emitter) New(sig *rules.Signature, p *decode.Packet) *alert.Alert {
+	a := &e.a
+	*a = alert.Alert{
+		TS:      p.TS,
+		FlowID:  flow.ID(p),
+		PcapCnt: e.PcapCnt,
+		Src:     p.Src,
+		Dst:     p.Dst,
+		Proto:   p.Proto,
+		VLAN:    p.VLAN,
+		NumVLAN: p.NumVLAN,
+		Sig:     sig,
+	}
+	if p.Layers&(decode.LayerTCP|decode.LayerUDP) != 0 {
+		a.SrcPort, a.DstPort, a.HasPorts = p.SrcPort, p.DstPort, true
+	}
+	return a
+}
+
+// Emit reports the alert started by New.
+func (e *Emitter) Emit(a *alert.Alert) { e.Out(a) }
