@@ -63,32 +63,32 @@ func (p *parser) parse(data []byte, schema []Schema) *Set {
 	for i := range schema {
 		byName[schema[i].Detector] = &schema[i]
 	}
-	nodes := map[string]*yaml.Node{}
+	nodes := map[string]pair{}
 	for _, kv := range p.pairs(root, "") {
 		if byName[kv.key] == nil {
 			p.errf(kv.k, kv.key, "unknown detector (known: %s)", strings.Join(detectorNames(schema), ", "))
 			continue
 		}
-		nodes[kv.key] = kv.v
+		nodes[kv.key] = kv
 	}
 
 	set := &Set{Source: p.file}
 	sids := map[uint32]*Signature{}
 	for i := range schema {
 		sc := &schema[i]
-		n := nodes[sc.Detector]
-		if n == nil {
+		kv, ok := nodes[sc.Detector]
+		if !ok {
 			p.errf(nil, sc.Detector, "detector missing: every detector must be listed (set enabled: false to turn one off)")
 			continue
 		}
-		d := p.detector(sc, n)
+		d := p.detector(sc, kv.k, kv.v)
 		if d == nil {
 			continue
 		}
 		for _, s := range d.Signatures {
 			if prev := sids[s.SID]; prev != nil && s.SID != 0 {
-				p.errs = append(p.errs, &Error{File: p.file, Line: s.Line, Field: s.Name + ".sid",
-					Msg: fmt.Sprintf("signature id %d is already used by %s (line %d)", s.SID, prev.Name, prev.Line)})
+				p.errs = append(p.errs, &Error{File: p.file, Line: s.sidLine, Field: s.Name + ".sid",
+					Msg: fmt.Sprintf("signature id %d is already used by %s (line %d)", s.SID, prev.Name, prev.sidLine)})
 			}
 			sids[s.SID] = s
 			s.Index = len(set.Signatures)
@@ -152,14 +152,16 @@ func isSigField(k string) bool {
 	return false
 }
 
-func (p *parser) detector(sc *Schema, n *yaml.Node) *Detector {
+// detector parses one detector's mapping n, whose key is k.
+func (p *parser) detector(sc *Schema, k, n *yaml.Node) *Detector {
 	if n.Kind != yaml.MappingNode {
 		p.errf(n, sc.Detector, "must be a mapping of settings")
 		return nil
 	}
 	d := &Detector{Name: sc.Detector, params: map[string]int64{}}
-	primary := &Signature{Detector: sc.Detector, Name: sc.Detector, Line: n.Line}
-	extras := map[string]*yaml.Node{}
+	primary := &Signature{Detector: sc.Detector, Name: sc.Detector, Line: k.Line}
+	extras := map[string]pair{}
+	seen := map[string]bool{}
 	var sigPairs []pair
 	for _, kv := range p.pairs(n, sc.Detector) {
 		field := join(sc.Detector, kv.key)
@@ -167,33 +169,35 @@ func (p *parser) detector(sc *Schema, n *yaml.Node) *Detector {
 		case isSigField(kv.key):
 			sigPairs = append(sigPairs, kv)
 		case paramOf(sc, kv.key) != nil:
+			seen[kv.key] = true
 			p.param(paramOf(sc, kv.key), kv.v, field, d.params)
 		case contains(sc.Extra, kv.key):
-			extras[kv.key] = kv.v
+			extras[kv.key] = kv
 		default:
 			p.errf(kv.k, field, "unknown key (known: %s)", strings.Join(knownKeys(sc), ", "))
 		}
 	}
-	p.signature(primary, sigPairs, n, nil)
+	p.signature(primary, sigPairs, k, nil)
 	d.Enabled = primary.Enabled
 	d.Signatures = append(d.Signatures, primary)
 	for _, pr := range sc.Params {
-		if _, ok := d.params[pr.Name]; !ok {
-			p.errf(n, join(sc.Detector, pr.Name), "missing (%s)", pr.Help)
+		if !seen[pr.Name] {
+			p.errf(k, join(sc.Detector, pr.Name), "missing (%s)", pr.Help)
 		}
 	}
 	for _, name := range sc.Extra {
 		field := join(sc.Detector, name)
-		en := extras[name]
-		if en == nil {
-			p.errf(n, field, "signature missing: every signature must be listed (set enabled: false to turn one off)")
+		ekv, ok := extras[name]
+		if !ok {
+			p.errf(k, field, "signature missing: every signature must be listed (set enabled: false to turn one off)")
 			continue
 		}
+		en := ekv.v
 		if en.Kind != yaml.MappingNode {
 			p.errf(en, field, "must be a mapping of signature fields")
 			continue
 		}
-		s := &Signature{Detector: sc.Detector, Name: field, Line: en.Line}
+		s := &Signature{Detector: sc.Detector, Name: field, Line: ekv.k.Line}
 		var kvs []pair
 		for _, kv := range p.pairs(en, field) {
 			if !isSigField(kv.key) {
@@ -202,7 +206,7 @@ func (p *parser) detector(sc *Schema, n *yaml.Node) *Detector {
 			}
 			kvs = append(kvs, kv)
 		}
-		p.signature(s, kvs, en, primary)
+		p.signature(s, kvs, ekv.k, primary)
 		d.Signatures = append(d.Signatures, s)
 	}
 	return d
@@ -258,7 +262,7 @@ func (p *parser) signature(s *Signature, kvs []pair, n *yaml.Node, inherit *Sign
 			s.Enabled, _ = p.boolean(kv.v, field)
 		case "sid":
 			v, _ := p.integer(kv.v, field, 1, math.MaxInt32)
-			s.SID = uint32(v)
+			s.SID, s.sidLine = uint32(v), kv.v.Line
 		case "rev":
 			v, _ := p.integer(kv.v, field, 1, math.MaxInt32)
 			s.Rev = uint32(v)

@@ -26,6 +26,7 @@ package rules
 import (
 	_ "embed"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -83,6 +84,7 @@ type Signature struct {
 	CVE      []string
 	Bulletin []string
 	Line     int // where it is defined
+	sidLine  int
 }
 
 // GID is the generator id every signature of this engine carries (EVE alert.gid).
@@ -210,6 +212,13 @@ func validCategory(c string) bool {
 	return false
 }
 
+// sortErrors orders errors by line; file-level ones (no line, like a missing detector) go last.
 func sortErrors(es Errors) {
-	sort.SliceStable(es, func(i, j int) bool { return es[i].Line < es[j].Line })
+	key := func(e *Error) int {
+		if e.Line == 0 {
+			return math.MaxInt
+		}
+		return e.Line
+	}
+	sort.SliceStable(es, func(i, j int) bool { return key(es[i]) < key(es[j]) })
 }
