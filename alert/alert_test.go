@@ -14,7 +14,7 @@ import (
 
 var testSig = &rules.Signature{
 	Detector: "icmp-pmtu", Name: "icmp-pmtu", SID: 9200011, Rev: 3,
-	Msg:      `tiny "MTU" \ path`, Category: "Attempted Denial of Service", Severity: 2,
+	Msg: `tiny "MTU" \ path`, Category: "Attempted Denial of Service", Severity: 2,
 	CVE: []string{"CVE-2004-1060"}, Bulletin: []string{"MS05-019"},
 }
 
