@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/capture"
+	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/rules"
+)
+
+// record is one packet held in memory.
+type record struct {
+	data []byte
+	info capture.Info
+}
+
+// load reads every packet of the capture files matching the globs (relative to the repo root
+// unless absolute).
+func load(t testing.TB, globs ...string) []record {
+	t.Helper()
+	var out []record
+	for _, g := range globs {
+		if !filepath.IsAbs(g) {
+			g = filepath.Join("..", g)
+		}
+		paths, _ := filepath.Glob(g)
+		if len(paths) == 0 {
+			t.Fatalf("no capture matches %s", g)
+		}
+		for _, path := range paths {
+			f, err := capture.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for {
+				data, info, err := f.Next()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, record{append([]byte(nil), data...), info})
+			}
+			f.Close()
+		}
+	}
+	return out
+}
+
+func defaultRules(t testing.TB) *rules.Set {
+	set, err := rules.Default(detectors.Schemas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// The steady-state packet path allocates nothing: decode, every detector, and writing alerts.
+func TestProcessDoesNotAllocate(t *testing.T) {
+	benign := load(t, "pcaps/benign/*.pcap*", "pcaps/*/benign-*.pcap*")
+	attacks := load(t, "pcaps/*/attack-*.pcap*")
+	e := New(defaultRules(t), alert.NewEVE(io.Discard))
+	for _, r := range append(benign, attacks...) { // warm up: buffers reach their steady size
+		e.Process(r.data, r.info)
+	}
+	for name, recs := range map[string][]record{"benign": benign, "attacks": attacks} {
+		i := 0
+		allocs := testing.AllocsPerRun(10*len(recs), func() {
+			r := &recs[i%len(recs)]
+			e.Process(r.data, r.info)
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%s packets: %.2f allocations per packet, want 0", name, allocs)
+		}
+	}
+	if e.Stats.AlertsTotal == 0 {
+		t.Error("the attack captures raised no alert: the allocation test did not cover the alert path")
+	}
+}
+
+func TestProcessCountsAndRecoversPanics(t *testing.T) {
+	var got []string
+	e := New(defaultRules(t), sinkFunc(func(a *alert.Alert) error {
+		got = append(got, a.Sig.Name)
+		return errors.New("disk full")
+	}))
+	land := load(t, "pcaps/land/attack-ipv4.pcap")
+	for _, r := range land {
+		e.Process(r.data, r.info)
+	}
+	if e.Stats.AlertsTotal != 1 || e.Stats.WriteErrors != 1 || e.Stats.FirstWriteError == nil || len(got) != 1 {
+		t.Errorf("alerts %d, write errors %d (%v), sink saw %v", e.Stats.AlertsTotal, e.Stats.WriteErrors, e.Stats.FirstWriteError, got)
+	}
+	e.dets = append(e.dets, detectors.Instance{Name: "boom", Interest: ^decode.Layer(0), Detector: panicker{}})
+	e.Process(land[0].data, land[0].info)
+	if e.Stats.Panics != 1 || !strings.Contains(e.Stats.FirstPanic, "boom") {
+		t.Errorf("panics %d, first %q", e.Stats.Panics, e.Stats.FirstPanic)
+	}
+}
+
+type sinkFunc func(*alert.Alert) error
+
+func (f sinkFunc) Write(a *alert.Alert) error { return f(a) }
+func (f sinkFunc) Flush() error               { return nil }
+
+type panicker struct{}
+
+func (panicker) Inspect(*decode.Packet, *detectors.Emitter) { panic("boom") }
+
+// BenchmarkProcess replays a mixed in-memory capture (the corpus' benign traffic and every attack)
+// through decode and all default detectors, writing EVE to io.Discard.
+func BenchmarkProcess(b *testing.B) {
+	recs := load(b, "pcaps/*/*.pcap*")
+	if extra := os.Getenv("IDS_BENCH_PCAP"); extra != "" {
+		recs = load(b, extra)
+	}
+	var bytes int64
+	for _, r := range recs {
+		bytes += int64(len(r.data))
+	}
+	e := New(defaultRules(b), alert.NewEVE(io.Discard))
+	b.ReportAllocs()
+	b.SetBytes(bytes / int64(len(recs)))
+	i := 0
+	for b.Loop() {
+		r := &recs[i]
+		e.Process(r.data, r.info)
+		if i++; i == len(recs) {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
+}
