@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every go test -fuzz target in the repository for a while each (default 1m).
+# New interesting inputs land in the Go fuzz cache; crashers are written to the package's
+# testdata/fuzz/<Target>/ and must be committed as regression tests.
+# usage: scripts/fuzz.sh [DURATION]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fuzztime=${1:-1m}
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "-- $pkg $target" >&2
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tail -n 2
+	done
+done
