@@ -67,7 +67,7 @@ func (p *Packet) decodeIPv4(b []byte) {
 		// Segmentation offload on the capturing host leaves the length for the NIC to fill in
 		// (Zeek's ip_hdr_len_zero): recorded, then decoded as long as the frame.
 		p.anomaly(IPv4IplenZero)
-		total = len(b) + p.cut
+		total = max(len(b)+p.cut, hlen) // a frame too short for the header is caught below
 	}
 	if total < hlen {
 		p.Layers |= LayerIPv4Opts

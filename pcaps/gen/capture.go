@@ -1,0 +1,287 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Detectors and their signature ids, as the default rules define them.
+const (
+	detLand    = "land"
+	detPMTU    = "icmp-pmtu"
+	detIPv4Opt = "ipv4-options"
+
+	sidLand    = 9200001 // TCP SYN with source address and port equal to the destination's
+	sidPMTUv4  = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
+	sidPMTUv6  = 9200012 // ICMPv6 packet too big, MTU below 1280
+	sidIPv4Opt = 9200021 // malformed IPv4 option or header length
+)
+
+// File header values, fixed so output never depends on the machine.
+const (
+	snaplen = 65535
+	ngIface = "eth0" // pcapng interface name
+)
+
+// epoch is the first packet's timestamp; each packet is 1 ms after the previous one.
+var epoch = time.Date(2009, 9, 28, 12, 0, 0, 0, time.UTC)
+
+// expect is one thing a packet was built to make the engine report: an alert or a decoder
+// anomaly. It is declared where the packet is built, never derived by running the engine.
+type expect struct {
+	alert   string // "detector sid src dst"
+	anomaly string
+}
+
+func alert(det string, sid int, src, dst string) expect {
+	return expect{alert: fmt.Sprintf("%s %d %s %s", det, sid, src, dst)}
+}
+
+func anomaly(name string) expect { return expect{anomaly: name} }
+
+// landAlert is the alert a LAND SYN from (and to) ap raises.
+func landAlert(ap netip.AddrPort) expect {
+	return alert(detLand, sidLand, ap.String(), ap.String())
+}
+
+// optAlert is the alert for a malformed IPv4 header; src and dst carry ports only when the
+// transport header was decoded (TCP/UDP), as the alert's endpoints do.
+func optAlert(src, dst string) expect { return alert(detIPv4Opt, sidIPv4Opt, src, dst) }
+
+type pkt struct {
+	data []byte
+	exp  []expect
+}
+
+// stream is an ordered list of frames with what each is expected to raise.
+type stream struct{ pkts []pkt }
+
+func (s *stream) add(frame []byte, e ...expect) { s.pkts = append(s.pkts, pkt{frame, e}) }
+
+// interleave merges streams packet by packet, round robin, the way concurrent conversations
+// overlap on a wire.
+func (s *stream) interleave(ss ...*stream) {
+	for i := 0; ; i++ {
+		more := false
+		for _, x := range ss {
+			if i < len(x.pkts) {
+				s.pkts = append(s.pkts, x.pkts[i])
+				more = true
+			}
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// capture is one file of the corpus.
+type capture struct {
+	stream
+	path string // slash-separated, relative to the corpus root; .pcapng selects pcapng
+	lt   layers.LinkType
+	l    link // how IP packets are framed by default
+	what string
+	why  string
+}
+
+// send frames an IP packet with the capture's link and adds it.
+func (c *capture) send(ip []byte, e ...expect) { c.add(c.l.frame(ip), e...) }
+
+// expected renders the .expected file.
+func (c *capture) expected() []byte {
+	alerts, anoms := map[string]int{}, map[string]int{}
+	for _, p := range c.pkts {
+		for _, e := range p.exp {
+			if e.alert != "" {
+				alerts[e.alert]++
+			}
+			if e.anomaly != "" {
+				anoms[e.anomaly]++
+			}
+		}
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n", c.what)
+	fmt.Fprintf(&b, "# %s\n", c.why)
+	for _, k := range slices.Sorted(mapKeys(alerts)) {
+		fmt.Fprintf(&b, "alert %s %d\n", k, alerts[k])
+	}
+	for _, k := range slices.Sorted(mapKeys(anoms)) {
+		fmt.Fprintf(&b, "anomaly %s %d\n", k, anoms[k])
+	}
+	return b.Bytes()
+}
+
+func mapKeys(m map[string]int) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// encode writes the capture file: classic pcap with microsecond timestamps, or pcapng with fixed
+// section and interface options (nothing taken from the machine running the generator).
+func (c *capture) encode() ([]byte, error) {
+	var b bytes.Buffer
+	var write func(gopacket.CaptureInfo, []byte) error
+	flush := func() error { return nil }
+	if strings.HasSuffix(c.path, ".pcapng") {
+		w, err := pcapgo.NewNgWriterInterface(&b, pcapgo.NgInterface{
+			Name:                ngIface,
+			LinkType:            c.lt,
+			SnapLength:          snaplen,
+			TimestampResolution: 9,
+		}, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{
+			Application: "ids pcaps/gen",
+			Comment:     c.what,
+		}})
+		if err != nil {
+			return nil, err
+		}
+		write, flush = w.WritePacket, w.Flush
+	} else {
+		w := pcapgo.NewWriter(&b)
+		if err := w.WriteFileHeader(snaplen, c.lt); err != nil {
+			return nil, err
+		}
+		write = w.WritePacket
+	}
+	for i, p := range c.pkts {
+		ci := gopacket.CaptureInfo{
+			Timestamp:     epoch.Add(time.Duration(i) * time.Millisecond),
+			CaptureLength: len(p.data),
+			Length:        len(p.data),
+		}
+		if err := write(ci, p.data); err != nil {
+			return nil, fmt.Errorf("%s: packet %d: %w", c.path, i+1, err)
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// tcpFlow plays one TCP connection with correct sequence numbers, IPv4 ids and, when the SYN
+// negotiated them, timestamps on every segment.
+type tcpFlow struct {
+	s        *stream
+	l        link
+	cli, srv netip.AddrPort
+	cseq     uint32 // next sequence number the client sends
+	sseq     uint32 // next sequence number the server sends
+	cid, sid uint16 // next IPv4 id of each side
+	ts       bool   // timestamps negotiated
+	cts, sts uint32 // each side's timestamp clock
+	win      uint16
+}
+
+func newFlow(s *stream, l link, cli, srv string, isn uint32) *tcpFlow {
+	return &tcpFlow{
+		s: s, l: l, cli: addrPort(cli), srv: addrPort(srv),
+		cseq: isn, sseq: isn*2654435761 + 1, cid: uint16(isn), sid: uint16(isn >> 16),
+		cts: isn >> 8, sts: isn >> 4, win: 502,
+	}
+}
+
+// seg sends one segment from the client (fromCli) or the server, acknowledging everything the
+// peer sent so far unless the flags leave ACK out, and returns its IP packet.
+func (f *tcpFlow) seg(fromCli bool, flags uint8, opts, data []byte) []byte {
+	src, dst, seq, ack, id := f.cli, f.srv, &f.cseq, f.sseq, &f.cid
+	if !fromCli {
+		src, dst, seq, ack, id = f.srv, f.cli, &f.sseq, f.cseq, &f.sid
+	}
+	if flags&flagACK == 0 {
+		ack = 0
+	}
+	if f.ts && flags&flagRST == 0 {
+		f.cts += 3
+		f.sts += 5
+		val, ecr := f.cts, f.sts
+		if !fromCli {
+			val, ecr = f.sts, f.cts
+		}
+		if flags&(flagSYN|flagACK) == flagSYN {
+			ecr = 0 // nothing to echo yet
+		}
+		if opts == nil {
+			opts = cat(optNOP(), optNOP(), optTS(0, 0))
+		}
+		setTS(opts, val, ecr)
+	}
+	win := f.win // scaled by the window scale option both SYNs carry
+	if flags&flagSYN != 0 {
+		win = 64240 // never scaled in a SYN
+	}
+	t := tcp{sport: src.Port(), dport: dst.Port(), seq: *seq, ack: ack, flags: flags, win: win, opts: opts, data: data}
+	ip := ipOver(src.Addr(), dst.Addr(), protoTCP, *id, t.bytes(src.Addr(), dst.Addr()))
+	*id++
+	*seq += uint32(len(data))
+	if flags&(flagSYN|flagFIN) != 0 {
+		*seq++
+	}
+	f.s.add(f.l.frame(ip))
+	return ip
+}
+
+// open performs the three-way handshake. With ts the SYNs carry MSS, SACK-permitted,
+// timestamps and window scale in Linux's order; without, MSS, window scale and SACK-permitted in
+// Windows' order.
+func (f *tcpFlow) open(ts bool) {
+	f.ts = ts
+	mss := uint16(1460)
+	if f.cli.Addr().Is6() {
+		mss = 1440
+	}
+	if ts {
+		f.seg(true, flagSYN, cat(optMSS(mss), optSACKPerm(), optTS(0, 0), optNOP(), optWS(7)), nil)
+		f.seg(false, flagSYN|flagACK, cat(optMSS(mss), optSACKPerm(), optTS(0, 0), optNOP(), optWS(9)), nil)
+	} else {
+		f.win = 251
+		f.seg(true, flagSYN, cat(optMSS(mss), optNOP(), optWS(8), optNOP(), optNOP(), optSACKPerm()), nil)
+		f.seg(false, flagSYN|flagACK, cat(optMSS(mss), optNOP(), optWS(8), optNOP(), optNOP(), optSACKPerm()), nil)
+	}
+	f.seg(true, flagACK, nil, nil)
+}
+
+// data sends b and returns the IP packet, for ICMP errors to quote.
+func (f *tcpFlow) data(fromCli bool, b []byte) []byte { return f.seg(fromCli, flagPSH|flagACK, nil, b) }
+func (f *tcpFlow) ack(fromCli bool)                   { f.seg(fromCli, flagACK, nil, nil) }
+
+// close is the usual active close by the client: FIN, FIN, ACK.
+func (f *tcpFlow) close() {
+	f.seg(true, flagFIN|flagACK, nil, nil)
+	f.seg(false, flagFIN|flagACK, nil, nil)
+	f.seg(true, flagACK, nil, nil)
+}
+
+// setTS fills in the value and echo of the timestamps option in opts.
+func setTS(opts []byte, val, ecr uint32) {
+	for i := 0; i+1 < len(opts); {
+		switch opts[i] {
+		case 0:
+			return
+		case 1:
+			i++
+			continue
+		case 8:
+			binary.BigEndian.PutUint32(opts[i+2:], val)
+			binary.BigEndian.PutUint32(opts[i+6:], ecr)
+			return
+		}
+		i += int(opts[i+1])
+	}
+}
