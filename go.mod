@@ -3,8 +3,11 @@ module github.com/ids-sensor/ids
 go 1.25.0
 
 require (
-	github.com/gopacket/gopacket v1.7.7 // indirect
-	go.yaml.in/yaml/v3 v3.0.4 // indirect
+	github.com/gopacket/gopacket v1.7.7
+	go.yaml.in/yaml/v3 v3.0.4
+)
+
+require (
 	golang.org/x/net v0.55.0 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
