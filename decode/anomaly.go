@@ -6,7 +6,9 @@ package decode
 // belong in alert evidence, never in a name.
 type Anomaly uint16
 
-// The codes. Add new ones just before numAnomalies and give each a name in anomalyNames.
+// The codes. Their numbers are internal (only names are API): add new ones where they belong
+// and give each a name in anomalyNames. Some are recorded by later stages (defragmentation,
+// stream reassembly) through Packet.Record, so that one table names every anomaly.
 const (
 	AnomalyNone Anomaly = iota
 
@@ -54,6 +56,20 @@ const (
 	ICMPv6QuotedTooSmall // ICMPv6 error quoting less than a whole IPv6 header
 	ICMPv6QuotedInvalid  // ICMPv6 error quoting something that is not a valid IPv6 header
 	ICMPv4OverIPv6       // ICMPv4 carried in IPv6 (or ICMPv6 in IPv4)
+
+	// Recorded by defragmentation.
+	IPv4FragOverlap     // fragments overlap with the same bytes (a retransmitted fragment)
+	IPv4FragOverlapDiff // fragments overlap with different bytes (teardrop, evasion)
+	IPv4FragTooLarge    // reassembled datagram would exceed 65535 bytes (ping of death)
+	IPv4FragTiny        // first fragment too short to hold the transport header (RFC 1858)
+	IPv6FragOverlap     // as IPv4FragOverlap, for IPv6
+	IPv6FragOverlapDiff // as IPv4FragOverlapDiff, for IPv6
+	IPv6FragTooLarge    // reassembled payload would exceed 65535 bytes
+	IPv6FragTiny        // first fragment without the whole header chain (RFC 7112)
+
+	// Recorded by stream reassembly.
+	StreamOverlap     // TCP segment overlaps bytes already received, same data (retransmission)
+	StreamOverlapDiff // TCP segment overlaps bytes already received with different data (evasion)
 
 	numAnomalies
 )
@@ -107,6 +123,16 @@ var anomalyNames = [numAnomalies]string{
 	ICMPv6QuotedTooSmall: "icmpv6.quoted_too_small",
 	ICMPv6QuotedInvalid:  "icmpv6.quoted_invalid",
 	ICMPv4OverIPv6:       "icmp.wrong_ip_version",
+	IPv4FragOverlap:      "ipv4.frag_overlap",
+	IPv4FragOverlapDiff:  "ipv4.frag_overlap_different_data",
+	IPv4FragTooLarge:     "ipv4.frag_too_large",
+	IPv4FragTiny:         "ipv4.frag_tiny",
+	IPv6FragOverlap:      "ipv6.frag_overlap",
+	IPv6FragOverlapDiff:  "ipv6.frag_overlap_different_data",
+	IPv6FragTooLarge:     "ipv6.frag_too_large",
+	IPv6FragTiny:         "ipv6.frag_tiny",
+	StreamOverlap:        "stream.overlap",
+	StreamOverlapDiff:    "stream.overlap_different_data",
 }
 
 // String returns the anomaly's stable name.

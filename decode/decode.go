@@ -39,10 +39,11 @@ const (
 	LayerUDP
 	LayerICMPv4
 	LayerICMPv6
-	LayerFragment  // the IP packet is a fragment (MF set or offset > 0)
-	LayerIPv4Opts  // IPv4 header longer than 20 bytes, or a header-length anomaly
-	LayerQuoted    // an ICMP error's quoted IP header was decoded into Packet.Quoted
-	LayerTruncated // the capture cut this frame (caplen < wire length)
+	LayerFragment    // the IP packet is a fragment (MF set or offset > 0)
+	LayerIPv4Opts    // IPv4 header longer than 20 bytes, or a header-length anomaly
+	LayerQuoted      // an ICMP error's quoted IP header was decoded into Packet.Quoted
+	LayerTruncated   // the capture cut this frame (caplen < wire length)
+	LayerReassembled // the IP datagram was reassembled from fragments (DecodeDatagram)
 )
 
 // Packet is one decoded frame. See the package doc for ownership rules.
@@ -79,6 +80,7 @@ type Packet struct {
 	numAnomalies     uint8
 	AnomaliesDropped uint8 // anomalies beyond MaxAnomalies, counted but not kept
 
+	l4Len   int  // transport bytes the IP header claims (what was sent, not what was captured)
 	cut     int  // bytes the capture removed from the end of the frame (WireLen - len(Data), >= 0)
 	ipTrunc bool // the IP header claims more bytes than were sent (IPv4TruncPkt, IPv6TruncPkt)
 }
@@ -120,6 +122,25 @@ func (p *Packet) HasAnomaly(a Anomaly) bool {
 		}
 	}
 	return false
+}
+
+// Record adds an anomaly found by a later stage (defragmentation, stream reassembly).
+func (p *Packet) Record(a Anomaly) { p.anomaly(a) }
+
+// DecodeDatagram decodes a reassembled IP datagram (starting at its IP header) in place of the
+// fragment just decoded: the capture time, wire length and VLAN ids stay those of the fragment
+// that completed it; everything from the network layer down is the datagram's. Anomalies
+// recorded so far are kept.
+func (p *Packet) DecodeDatagram(data []byte) {
+	vlan, nvlan, ts, lt := p.VLAN, p.NumVLAN, p.TS, p.LinkType
+	link := p.Layers & (LayerEthernet | LayerVLAN | LayerSLL)
+	anoms, nanoms, dropped := p.anomalies, p.numAnomalies, p.AnomaliesDropped
+	p.reset()
+	p.Data, p.TS, p.LinkType, p.WireLen = data, ts, lt, len(data)
+	p.VLAN, p.NumVLAN = vlan, nvlan
+	p.anomalies, p.numAnomalies, p.AnomaliesDropped = anoms, nanoms, dropped
+	p.Layers = link | LayerReassembled
+	p.decodeRawIP(data)
 }
 
 func (p *Packet) anomaly(a Anomaly) {

@@ -100,6 +100,7 @@ func (p *Packet) decodeIPv4(b []byte) {
 			return // no transport header in a later fragment
 		}
 	}
+	p.l4Len = total - hlen
 	p.decodeTransport(h.Protocol, b[hlen:])
 }
 

@@ -107,6 +107,10 @@ func (p *Packet) walkIPv6(b []byte) {
 		default:
 			p.Proto = nh
 			if nh != ipv6ESP && nh != ipv6NoNext {
+				p.l4Len = len(b) + p.cut - off
+				if h.PayloadLen != 0 {
+					p.l4Len = 40 + int(h.PayloadLen) - off
+				}
 				p.decodeTransport(nh, b[off:])
 			}
 			return

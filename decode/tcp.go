@@ -12,6 +12,7 @@ type TCP struct {
 	Urgent    uint16
 	Options   []byte     // raw option bytes, nil when none or not captured
 	Opt       TCPOptions // what the options hold
+	SegLen    int        // payload bytes as sent (from the IP lengths; Payload may hold fewer)
 }
 
 // TCP flag bits.
@@ -89,6 +90,7 @@ func (p *Packet) decodeTCP(b []byte) {
 	t.Urgent = binary.BigEndian.Uint16(b[18:20])
 	t.Options = nil
 	t.Opt.Has = 0
+	t.SegLen = 0
 	p.Layers |= LayerTCP // ports, flags and sequence numbers are usable from here on
 
 	hlen := int(t.HeaderLen)
@@ -105,6 +107,7 @@ func (p *Packet) decodeTCP(b []byte) {
 		p.parseTCPOptions(t.Options)
 	}
 	p.Payload = b[hlen:]
+	t.SegLen = max(p.l4Len-hlen, len(p.Payload))
 }
 
 func (p *Packet) parseTCPOptions(opts []byte) {

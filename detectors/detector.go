@@ -1,7 +1,7 @@
 // Package detectors holds the detectors, one file each, behind one small interface and a
 // registry. A detector declares its rules-file schema and the packet layers it wants; the engine
 // calls Inspect only for packets carrying one of those layers. Inspect must not allocate on the
-// no-alert path and must never keep p or its slices after returning.
+// no-alert path and must never keep the packet or its slices after returning.
 package detectors
 
 import (
@@ -15,7 +15,17 @@ import (
 
 // Detector inspects decoded packets and reports what it finds through out.
 type Detector interface {
-	Inspect(p *decode.Packet, out *Emitter)
+	Inspect(in *Input, out *Emitter)
+}
+
+// Input is what a detector sees of one packet. Flow state is as it stood before this packet:
+// a RST is judged against the connection it claims to end, not the one it ended.
+type Input struct {
+	P     *decode.Packet
+	Flow  *flow.Flow  // the packet's TCP/UDP flow; nil when it has none
+	Dir   int         // direction of P in Flow: 0 from the initiator
+	Flows *flow.Table // every tracked flow, for the connections ICMP errors name
+	Num   uint64      // 1-based packet number in the run (EVE pcap_cnt)
 }
 
 // Spec registers a detector.
@@ -70,18 +80,22 @@ func Build(set *rules.Set) []Instance {
 // Emitter is how detectors raise alerts: New prepares an alert from the packet, the detector
 // adds evidence, Emit hands it to the engine. One Emitter serves one worker.
 type Emitter struct {
-	PcapCnt uint64             // set by the engine before each packet
-	Out     func(*alert.Alert) // receives every emitted alert; must not keep it
-	a       alert.Alert
+	Out func(*alert.Alert) // receives every emitted alert; must not keep it
+	a   alert.Alert
 }
 
-// New starts an alert for sig about packet p, addressed by p's own headers.
-func (e *Emitter) New(sig *rules.Signature, p *decode.Packet) *alert.Alert {
+// New starts an alert for sig about the input's packet, addressed by the packet's own headers.
+func (e *Emitter) New(sig *rules.Signature, in *Input) *alert.Alert {
+	p := in.P
+	id := flow.ID(p)
+	if in.Flow != nil {
+		id = in.Flow.ID
+	}
 	a := &e.a
 	*a = alert.Alert{
 		TS:      p.TS,
-		FlowID:  flow.ID(p),
-		PcapCnt: e.PcapCnt,
+		FlowID:  id,
+		PcapCnt: in.Num,
 		Src:     p.Src,
 		Dst:     p.Dst,
 		Proto:   p.Proto,

@@ -1,4 +1,4 @@
-package detectors
+package detectors_test
 
 import (
 	"net"
@@ -10,7 +10,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/ids-sensor/ids/alert"
-	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/capture"
+	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/engine"
 	"github.com/ids-sensor/ids/rules"
 )
 
@@ -62,7 +64,7 @@ func testRules(t testing.TB, edits ...string) *rules.Set {
 		}
 		text = strings.Replace(text, edits[i], edits[i+1], 1)
 	}
-	set, err := rules.Parse("test.yaml", []byte(text), Schemas())
+	set, err := rules.Parse("test.yaml", []byte(text), detectors.Schemas())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +78,12 @@ type fired struct {
 	evidence map[string]any
 }
 
-// run decodes each Ethernet frame and runs every enabled detector of set on it, as the engine does.
+// run replays Ethernet frames, 1 ms apart, through the real engine (decode, flow table and TCP
+// state, every enabled detector) and returns what the alerts said.
 func run(t testing.TB, set *rules.Set, frames ...[]byte) []fired {
 	t.Helper()
 	var out []fired
-	em := &Emitter{Out: func(a *alert.Alert) {
+	e := engine.New(set, sinkFunc(func(a *alert.Alert) error {
 		f := fired{sid: a.Sig.SID, src: a.Src.String(), dst: a.Dst.String(), evidence: map[string]any{}}
 		if a.HasPorts {
 			f.src += ":" + strconv.Itoa(int(a.SrcPort))
@@ -99,23 +102,25 @@ func run(t testing.TB, set *rules.Set, frames ...[]byte) []fired {
 			}
 		}
 		out = append(out, f)
-	}}
-	dets := Build(set)
-	var p decode.Packet
-	for _, fr := range frames {
-		p.Decode(layers.LinkTypeEthernet, fr, 0, len(fr))
-		for _, d := range dets {
-			if p.Layers&d.Interest != 0 {
-				d.Inspect(&p, em)
-			}
-		}
+		return nil
+	}))
+	for i, fr := range frames {
+		e.Process(fr, capture.Info{Timestamp: int64(i) * 1e6, LinkType: layers.LinkTypeEthernet, CapLen: len(fr), WireLen: len(fr)})
+	}
+	if e.Stats.Panics > 0 {
+		t.Fatal(e.Stats.FirstPanic)
 	}
 	return out
 }
 
+type sinkFunc func(*alert.Alert) error
+
+func (f sinkFunc) Write(a *alert.Alert) error { return f(a) }
+func (f sinkFunc) Flush() error               { return nil }
+
 func TestRegistry(t *testing.T) {
 	names := map[string]bool{}
-	for _, s := range Specs() {
+	for _, s := range detectors.Specs() {
 		if names[s.Schema.Detector] {
 			t.Errorf("detector %s registered twice", s.Schema.Detector)
 		}
@@ -124,14 +129,14 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: no interest or constructor", s.Schema.Detector)
 		}
 	}
-	for _, want := range []string{"land", "icmp-pmtu", "ipv4-options"} {
+	for _, want := range []string{"land", "icmp-pmtu", "ipv4-options", "tcp-rst-spoof", "icmp-conn-reset"} {
 		if !names[want] {
 			t.Errorf("detector %s not registered", want)
 		}
 	}
 	// The default rules must load against the registered schemas and enable every detector.
 	set := testRules(t)
-	if got := len(Build(set)); got != len(Specs()) {
-		t.Errorf("default rules build %d of %d detectors", got, len(Specs()))
+	if got := len(detectors.Build(set)); got != len(detectors.Specs()) {
+		t.Errorf("default rules build %d of %d detectors", got, len(detectors.Specs()))
 	}
 }

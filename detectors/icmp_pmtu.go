@@ -8,17 +8,20 @@ import (
 
 // icmpPMTU detects path-MTU attacks (CVE-2004-1060, MS05-019): an ICMPv4 "fragmentation needed"
 // whose next-hop MTU is below min_mtu, or an ICMPv6 "packet too big" below min_mtu_v6. A stack
-// that believes it shrinks every segment to a few bytes for that destination.
+// that believes it shrinks every segment to a few bytes for that destination. A message with a
+// plausible MTU that quotes an established TCP connection at a sequence number outside the
+// sender's in-flight range cannot be about a segment the host sent: a spoofed PMTU message
+// (seq_check, the RFC 5927 section 4.1 check). Evidence says which check failed.
 type icmpPMTU struct {
-	sig, sigV6      *rules.Signature
-	minMTU, minMTU6 uint32
+	sig, sigV6, seqCheck *rules.Signature
+	minMTU, minMTU6      uint32
 }
 
 func init() {
 	register(Spec{
 		Schema: rules.Schema{
 			Detector: "icmp-pmtu",
-			Extra:    []string{"v6"},
+			Extra:    []string{"v6", "seq_check"},
 			Params: []rules.Param{
 				{Name: "min_mtu", Min: 0, Max: 65535, Help: "IPv4 next-hop MTUs below this alert"},
 				{Name: "min_mtu_v6", Min: 0, Max: 65535, Help: "IPv6 packet-too-big MTUs below this alert"},
@@ -26,38 +29,42 @@ func init() {
 		},
 		Interest: decode.LayerICMPv4 | decode.LayerICMPv6,
 		New: func(d *rules.Detector) Detector {
-			return &icmpPMTU{sig: d.Sig(""), sigV6: d.Sig("v6"),
+			return &icmpPMTU{sig: d.Sig(""), sigV6: d.Sig("v6"), seqCheck: d.Sig("seq_check"),
 				minMTU: uint32(d.Int("min_mtu")), minMTU6: uint32(d.Int("min_mtu_v6"))}
 		},
 	})
 }
 
-func (d *icmpPMTU) Inspect(p *decode.Packet, out *Emitter) {
+func (d *icmpPMTU) Inspect(in *Input, out *Emitter) {
+	p := in.P
 	var sig *rules.Signature
-	var mtu uint32
+	var mtu, floor uint32
 	switch {
 	case p.Layers&decode.LayerICMPv4 != 0 && p.ICMP.Type == decode.ICMPv4Unreachable && p.ICMP.Code == decode.ICMPv4CodeFragNeeded:
-		sig, mtu = d.sig, uint32(p.ICMP.NextHopMTU())
-		if mtu >= d.minMTU {
-			return
-		}
+		sig, mtu, floor = d.sig, uint32(p.ICMP.NextHopMTU()), d.minMTU
 	case p.Layers&decode.LayerICMPv6 != 0 && p.ICMP.Type == decode.ICMPv6PacketTooBig:
-		sig, mtu = d.sigV6, p.ICMP.Rest
-		if mtu >= d.minMTU6 {
-			return
-		}
+		sig, mtu, floor = d.sigV6, p.ICMP.Rest, d.minMTU6
 	default:
 		return
+	}
+	check := "mtu"
+	f, s, inFlight, known := quotedConnection(in)
+	if mtu >= floor {
+		if !known || inFlight {
+			return
+		}
+		sig, check = d.seqCheck, "sequence"
 	}
 	if !sig.Enabled {
 		return
 	}
-	a := out.New(sig, p)
-	a.Evidence.Reset("icmp")
-	a.Evidence.Uint("type", uint64(p.ICMP.Type))
-	a.Evidence.Uint("code", uint64(p.ICMP.Code))
+	a := out.New(sig, in)
+	icmpEvidence(a, p, check)
 	a.Evidence.Uint("next_hop_mtu", uint64(mtu))
-	addQuoted(&a.Evidence, p)
+	if known {
+		a.FlowID = f.ID
+		connEvidence(&a.Evidence, f, s, inFlight)
+	}
 	out.Emit(a)
 }
 

@@ -1,4 +1,4 @@
-package detectors
+package detectors_test
 
 import (
 	"reflect"
@@ -29,7 +29,7 @@ func packetTooBig(t *testing.T, mtu uint32) []byte {
 }
 
 func TestICMPPMTU(t *testing.T) {
-	quote4 := map[string]any{"type": uint64(3), "code": uint64(4), "inner_src_ip": "198.51.100.7", "inner_dest_ip": "203.0.113.80",
+	quote4 := map[string]any{"type": uint64(3), "code": uint64(4), "check": "mtu", "inner_src_ip": "198.51.100.7", "inner_dest_ip": "203.0.113.80",
 		"inner_proto": uint64(6), "inner_src_port": uint64(40000), "inner_dest_port": uint64(80), "inner_seq": uint64(1000)}
 	with := func(m map[string]any, k string, v any) map[string]any {
 		out := map[string]any{k: v}
@@ -56,7 +56,7 @@ func TestICMPPMTU(t *testing.T) {
 		{"threshold_from_rules", []string{"min_mtu: 576", "min_mtu: 1400"}, func(t *testing.T) []byte { return fragNeeded(t, 4, 1300) },
 			[]fired{{sid: 9200011, src: "192.0.2.1", dst: "198.51.100.7", evidence: with(quote4, "next_hop_mtu", uint64(1300))}}},
 		{"v6_ptb_500", nil, func(t *testing.T) []byte { return packetTooBig(t, 500) },
-			[]fired{{sid: 9200012, src: "2001:db8:ff::1", dst: "2001:db8::7", evidence: map[string]any{"type": uint64(2), "code": uint64(0),
+			[]fired{{sid: 9200012, src: "2001:db8:ff::1", dst: "2001:db8::7", evidence: map[string]any{"type": uint64(2), "code": uint64(0), "check": "mtu",
 				"next_hop_mtu": uint64(500), "inner_src_ip": "2001:db8::7", "inner_dest_ip": "2001:db8:1::80", "inner_proto": uint64(6),
 				"inner_src_port": uint64(40000), "inner_dest_port": uint64(80), "inner_seq": uint64(1000)}}}},
 		{"v6_ptb_1280_minimum", nil, func(t *testing.T) []byte { return packetTooBig(t, 1280) }, nil},

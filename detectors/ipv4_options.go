@@ -23,7 +23,8 @@ func init() {
 	})
 }
 
-func (d *ipv4Options) Inspect(p *decode.Packet, out *Emitter) {
+func (d *ipv4Options) Inspect(in *Input, out *Emitter) {
+	p := in.P
 	h := &p.IPv4
 	reason := h.Opts.Bad
 	switch {
@@ -36,7 +37,7 @@ func (d *ipv4Options) Inspect(p *decode.Packet, out *Emitter) {
 		if !d.sig.Enabled {
 			return
 		}
-		a := out.New(d.sig, p)
+		a := out.New(d.sig, in)
 		a.Evidence.Reset("ipv4")
 		a.Evidence.Str("reason", reason.String())
 		a.Evidence.Uint("header_len", uint64(h.HeaderLen))
@@ -53,7 +54,7 @@ func (d *ipv4Options) Inspect(p *decode.Packet, out *Emitter) {
 		return
 	}
 	if h.Opts.Present&(decode.OptLooseRoute|decode.OptStrictRoute) != 0 && d.sourceRoute.Enabled {
-		a := out.New(d.sourceRoute, p)
+		a := out.New(d.sourceRoute, in)
 		a.Evidence.Reset("ipv4")
 		a.Evidence.Bool("loose", h.Opts.Present&decode.OptLooseRoute != 0)
 		a.Evidence.Bool("strict", h.Opts.Present&decode.OptStrictRoute != 0)

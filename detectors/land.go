@@ -22,7 +22,8 @@ func init() {
 	})
 }
 
-func (d *land) Inspect(p *decode.Packet, out *Emitter) {
+func (d *land) Inspect(in *Input, out *Emitter) {
+	p := in.P
 	if !p.TCP.SYN() || p.Src != p.Dst {
 		return
 	}
@@ -35,7 +36,7 @@ func (d *land) Inspect(p *decode.Packet, out *Emitter) {
 	if !sig.Enabled {
 		return
 	}
-	a := out.New(sig, p)
+	a := out.New(sig, in)
 	a.Evidence.Reset("tcp")
 	a.Evidence.Uint("seq", uint64(p.TCP.Seq))
 	a.Evidence.Uint("ttl", uint64(p.TTL))

@@ -1,4 +1,4 @@
-package detectors
+package detectors_test
 
 import (
 	"reflect"

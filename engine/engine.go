@@ -1,6 +1,6 @@
-// Package engine wires the pipeline for one worker: captured frame -> decode -> detectors ->
-// alert sink, with the counters that describe the run. An Engine is not safe for concurrent use;
-// run one per worker. Process allocates nothing unless an alert is written.
+// Package engine wires the pipeline for one worker: captured frame -> decode -> flow table and
+// TCP state -> detectors -> alert sink, with the counters that describe the run. An Engine is
+// not safe for concurrent use; run one per worker. Process allocates nothing in steady state.
 package engine
 
 import (
@@ -11,6 +11,7 @@ import (
 	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/flow"
 	"github.com/ids-sensor/ids/rules"
 )
 
@@ -18,7 +19,9 @@ import (
 type Engine struct {
 	rules *rules.Set
 	pkt   decode.Packet
+	flows *flow.Table
 	dets  []detectors.Instance
+	in    detectors.Input
 	emit  detectors.Emitter
 	sink  alert.Sink
 
@@ -42,11 +45,22 @@ type Stats struct {
 
 // New builds an engine running the detectors that set enables, writing alerts to sink.
 func New(set *rules.Set, sink alert.Sink) *Engine {
+	st := &set.Settings
 	e := &Engine{rules: set, dets: detectors.Build(set), sink: sink}
+	e.flows = flow.New(flow.Config{
+		Max:         st.FlowMax,
+		TimeoutNew:  st.FlowTimeoutNew * 1e9,
+		TimeoutEst:  st.FlowTimeoutEst * 1e9,
+		TimeoutDone: st.FlowTimeoutClosed * 1e9,
+	})
+	e.in = detectors.Input{P: &e.pkt, Flows: e.flows}
 	e.Stats.Alerts = make([]uint64, len(set.Signatures))
 	e.emit.Out = e.onAlert
 	return e
 }
+
+// Flows returns the engine's flow table (for its counters).
+func (e *Engine) Flows() *flow.Table { return e.flows }
 
 // Rules returns the rules the engine runs.
 func (e *Engine) Rules() *rules.Set { return e.rules }
@@ -64,10 +78,29 @@ func (e *Engine) Process(data []byte, info capture.Info) {
 		s.Anomalies[a]++
 	}
 	s.AnomaliesDropped += uint64(p.AnomaliesDropped)
-	e.emit.PcapCnt = s.Packets
+
+	in := &e.in
+	in.Num, in.Flow, in.Dir = s.Packets, nil, 0
+	var f *flow.Flow
+	if p.Layers&(decode.LayerTCP|decode.LayerUDP) != 0 && p.Layers&decode.LayerFragment == 0 {
+		// A RST with no flow to end does not start one: stray resets (backscatter of floods
+		// elsewhere) would fill the table with dead flows.
+		create := p.Layers&decode.LayerUDP != 0 || p.TCP.Flags&decode.TCPRst == 0
+		f, in.Dir, _ = e.flows.Lookup(p, create)
+		in.Flow = f
+	}
+
+	// Detectors see the flow as it stood before this packet, then the packet is applied.
 	for i := range e.dets {
 		if d := &e.dets[i]; p.Layers&d.Interest != 0 {
-			d.Inspect(p, &e.emit)
+			d.Inspect(in, &e.emit)
+		}
+	}
+	if f != nil {
+		if p.Layers&decode.LayerTCP != 0 {
+			e.flows.TrackTCP(f, in.Dir, p)
+		} else {
+			e.flows.TrackUDP(f, in.Dir, p)
 		}
 	}
 }

@@ -114,7 +114,7 @@ func (f sinkFunc) Flush() error               { return nil }
 
 type panicker struct{}
 
-func (panicker) Inspect(*decode.Packet, *detectors.Emitter) { panic("boom") }
+func (panicker) Inspect(*detectors.Input, *detectors.Emitter) { panic("boom") }
 
 // BenchmarkProcess replays a mixed in-memory capture (the corpus' benign traffic and every attack)
 // through decode and all default detectors, writing EVE to io.Discard.

@@ -1,57 +1,38 @@
-// Package flow identifies flows: the bidirectional conversation a packet belongs to.
+// Package flow tracks conversations: a bounded flow table keyed by the normalized 5-tuple and
+// VLAN ids, with per-state idle timeouts and eviction, and per-connection TCP state.
 package flow
 
-import (
-	"net/netip"
+import "github.com/ids-sensor/ids/decode"
 
-	"github.com/ids-sensor/ids/decode"
-)
-
-// ID returns a stable id for p's flow: the same for both directions, for every packet of the
-// flow, and across runs and machines (EVE flow_id). It hashes the VLAN ids, the transport
-// protocol and the address/port pairs in a canonical order. The value fits in 53 bits so JSON
-// consumers that parse numbers as doubles keep it exact.
+// ID returns a stable id for a packet that has no flow entry (ICMP, say): a hash of its VLAN
+// ids, protocol and endpoints in canonical order, the same in both directions, across runs and
+// machines.
 func ID(p *decode.Packet) uint64 {
+	k, _ := KeyOf(p)
+	return k.stableID(0)
+}
+
+// stableID hashes the key and the flow's start time with FNV-1a: deterministic, so golden tests
+// and reruns agree, and a reused 5-tuple gets a new id. It fits in 53 bits so JSON consumers that
+// parse numbers as doubles keep it exact (EVE flow_id).
+func (k *Key) stableID(start int64) uint64 {
 	h := uint64(fnvOffset)
-	for _, v := range p.VLAN[:p.NumVLAN] {
-		h = mix16(h, v)
+	byte8 := func(b byte) { h = (h ^ uint64(b)) * fnvPrime }
+	for _, b := range k.A {
+		byte8(b)
 	}
-	h = mix16(h, uint16(p.Proto))
-	a, b := endpoint{p.Src, p.SrcPort}, endpoint{p.Dst, p.DstPort}
-	if b.less(a) {
-		a, b = b, a
+	for _, b := range k.B {
+		byte8(b)
 	}
-	h = a.mix(h)
-	h = b.mix(h)
+	for _, v := range [...]uint64{uint64(k.PA), uint64(k.PB), uint64(k.Proto), uint64(k.VLAN[0]), uint64(k.VLAN[1]), uint64(start)} {
+		for i := 0; i < 8; i++ {
+			byte8(byte(v >> (8 * i)))
+		}
+	}
 	return h & (1<<53 - 1)
 }
 
-type endpoint struct {
-	addr netip.Addr
-	port uint16
-}
-
-func (e endpoint) less(o endpoint) bool {
-	if c := e.addr.Compare(o.addr); c != 0 {
-		return c < 0
-	}
-	return e.port < o.port
-}
-
-func (e endpoint) mix(h uint64) uint64 {
-	for _, c := range e.addr.As16() {
-		h = (h ^ uint64(c)) * fnvPrime
-	}
-	return mix16(h, e.port)
-}
-
-// FNV-1a, 64-bit: simple, stable, and only computed when an alert is written.
 const (
 	fnvOffset = 14695981039346656037
 	fnvPrime  = 1099511628211
 )
-
-func mix16(h uint64, v uint16) uint64 {
-	h = (h ^ uint64(v>>8)) * fnvPrime
-	return (h ^ uint64(v&0xff)) * fnvPrime
-}

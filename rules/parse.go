@@ -63,8 +63,13 @@ func (p *parser) parse(data []byte, schema []Schema) *Set {
 	for i := range schema {
 		byName[schema[i].Detector] = &schema[i]
 	}
+	set := &Set{Source: p.file, Settings: DefaultSettings}
 	nodes := map[string]pair{}
 	for _, kv := range p.pairs(root, "") {
+		if kv.key == SettingsKey {
+			set.Settings = p.settings(kv.v)
+			continue
+		}
 		if byName[kv.key] == nil {
 			p.errf(kv.k, kv.key, "unknown detector (known: %s)", strings.Join(detectorNames(schema), ", "))
 			continue
@@ -72,7 +77,6 @@ func (p *parser) parse(data []byte, schema []Schema) *Set {
 		nodes[kv.key] = kv
 	}
 
-	set := &Set{Source: p.file}
 	sids := map[uint32]*Signature{}
 	for i := range schema {
 		sc := &schema[i]

@@ -60,6 +60,7 @@ type Set struct {
 	Source     string      // file name, or DefaultName for the embedded file
 	Detectors  []*Detector // in schema order
 	Signatures []*Signature
+	Settings   Settings // the engine section, defaults filled in
 }
 
 // Detector is one detector's settings.

@@ -1,29 +1,25 @@
-package rules
+package rules_test
 
 import (
 	"errors"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/rules"
 )
 
-// testSchema mirrors the shape of real detectors without importing them (rules is a leaf).
-var testSchema = []Schema{
-	{Detector: "land", Extra: []string{"self_connect"}},
-	{Detector: "icmp-pmtu", Extra: []string{"v6"}, Params: []Param{
-		{Name: "min_mtu", Min: 0, Max: 65535, Help: "IPv4 MTUs below this alert"},
-		{Name: "min_mtu_v6", Min: 0, Max: 65535, Help: "IPv6 MTUs below this alert"},
-	}},
-	{Detector: "ipv4-options", Extra: []string{"source_route"}},
-}
+// testSchema is the real detectors' schema: the default file must match it exactly.
+var testSchema = detectors.Schemas()
 
 func TestDefaultLoads(t *testing.T) {
-	set, err := Default(testSchema)
+	set, err := rules.Default(testSchema)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(set.Signatures); got != 6 {
-		t.Fatalf("default rules have %d signatures, want 6", got)
+	if got := len(set.Signatures); got != 12 {
+		t.Fatalf("default rules have %d signatures, want 12", got)
 	}
 	land := set.Detector("land")
 	if !land.Enabled || land.Sig("").SID != 9200001 || land.Sig("self_connect").Enabled {
@@ -48,7 +44,7 @@ func TestDefaultLoads(t *testing.T) {
 // edit returns the default file with old replaced by new (which must occur exactly once).
 func edit(t *testing.T, old, new string) []byte {
 	t.Helper()
-	s := string(DefaultYAML())
+	s := string(rules.DefaultYAML())
 	if strings.Count(s, old) != 1 {
 		t.Fatalf("%q occurs %d times in the default file", old, strings.Count(s, old))
 	}
@@ -75,7 +71,7 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"severity_not_int", "  severity: 2\n  cve: [CVE-2005-0688]", "  severity: high\n  cve: [CVE-2005-0688]", "severity: high",
 			`x.yaml:LINE: land.severity: must be an integer 1..4, got "high"`},
 		{"unknown_key", "  min_mtu: 576\n", "  min_mtu: 576\n  max_mtu: 9000\n", "max_mtu",
-			"x.yaml:LINE: icmp-pmtu.max_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin, min_mtu, min_mtu_v6, v6)"},
+			"x.yaml:LINE: icmp-pmtu.max_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin, min_mtu, min_mtu_v6, v6, seq_check)"},
 		{"param_out_of_range", "  min_mtu: 576\n", "  min_mtu: 70000\n", "min_mtu: 70000",
 			"x.yaml:LINE: icmp-pmtu.min_mtu: must be 0..65535, got 70000"},
 		{"bool_as_string", "  enabled: true\n  sid: 9200001", `  enabled: "yes"` + "\n  sid: 9200001", `enabled: "yes"`,
@@ -92,7 +88,7 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"sub_unknown_key", "    sid: 9200012\n", "    sid: 9200012\n    min_mtu: 5\n", "    min_mtu: 5",
 			"x.yaml:LINE: icmp-pmtu.v6.min_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin)"},
 		{"unknown_detector", "ipv4-options:\n", "ipv4-option:\n", "ipv4-option:",
-			"x.yaml:LINE: ipv4-option: unknown detector (known: land, icmp-pmtu, ipv4-options)"},
+			"x.yaml:LINE: ipv4-option: unknown detector (known: icmp-conn-reset, icmp-pmtu, ipv4-options, land, tcp-rst-spoof)"},
 		{"duplicate_key", "  min_mtu: 576\n", "  min_mtu: 576\n  min_mtu: 577\n", "min_mtu: 577",
 			"x.yaml:LINE: icmp-pmtu.min_mtu: duplicate key (first at line"},
 		{"empty_msg", `  msg: "MS05-019 LAND attack: TCP SYN with source address and port equal to the destination"`, `  msg: ""`, `msg: ""`,
@@ -109,8 +105,8 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			text := edit(t, c.old, c.new)
-			_, err := Parse("x.yaml", text, testSchema)
-			var es Errors
+			_, err := rules.Parse("x.yaml", text, testSchema)
+			var es rules.Errors
 			if !errors.As(err, &es) || len(es) == 0 {
 				t.Fatalf("got %v, want rules.Errors", err)
 			}
@@ -137,14 +133,14 @@ func TestMissingPieces(t *testing.T) {
 	}{
 		{"empty_file", "", []string{"x.yaml: empty rules file: every detector must be listed"}},
 		{"not_a_mapping", "- land\n", []string{"x.yaml:1: the file must be a mapping of detector names to their settings"}},
-		{"detector_missing", strings.SplitN(string(DefaultYAML()), "icmp-pmtu:", 2)[0], []string{
+		{"detector_missing", strings.SplitN(string(rules.DefaultYAML()), "icmp-pmtu:", 2)[0], []string{
 			"x.yaml: icmp-pmtu: detector missing",
 			"x.yaml: ipv4-options: detector missing",
 		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse("x.yaml", []byte(c.text), testSchema)
+			_, err := rules.Parse("x.yaml", []byte(c.text), testSchema)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -157,16 +153,16 @@ func TestMissingPieces(t *testing.T) {
 	}
 	t.Run("field_missing", func(t *testing.T) {
 		text := edit(t, "  rev: 1\n  msg: \"MS05-019 LAND", "  msg: \"MS05-019 LAND")
-		_, err := Parse("x.yaml", text, testSchema)
+		_, err := rules.Parse("x.yaml", text, testSchema)
 		if err == nil || !strings.Contains(err.Error(), "x.yaml:10: land.rev: missing") {
 			t.Errorf("got %v", err)
 		}
 	})
 	t.Run("extra_signature_missing", func(t *testing.T) {
-		s := string(DefaultYAML())
+		s := string(rules.DefaultYAML())
 		i := strings.Index(s, "  v6:\n")
 		j := strings.Index(s, "\n# MS05-019 / CVE-2005-0048")
-		_, err := Parse("x.yaml", []byte(s[:i]+s[j:]), testSchema)
+		_, err := rules.Parse("x.yaml", []byte(s[:i]+s[j:]), testSchema)
 		if err == nil || !strings.Contains(err.Error(), "icmp-pmtu.v6: signature missing") {
 			t.Errorf("got %v", err)
 		}
@@ -174,8 +170,8 @@ func TestMissingPieces(t *testing.T) {
 	t.Run("all_errors_reported_in_line_order", func(t *testing.T) {
 		text := edit(t, "  min_mtu: 576\n", "  min_mtu: -1\n")
 		text = []byte(strings.Replace(string(text), "  severity: 1\n", "  severity: 0\n", 1))
-		_, err := Parse("x.yaml", text, testSchema)
-		var es Errors
+		_, err := rules.Parse("x.yaml", text, testSchema)
+		var es rules.Errors
 		if !errors.As(err, &es) || len(es) != 2 || es[0].Line >= es[1].Line {
 			t.Fatalf("got %v", err)
 		}
@@ -184,19 +180,19 @@ func TestMissingPieces(t *testing.T) {
 
 // FuzzParse: any bytes give either a valid set or rules.Errors with a file name, never a panic.
 func FuzzParse(f *testing.F) {
-	f.Add(DefaultYAML())
+	f.Add(rules.DefaultYAML())
 	f.Add([]byte("land: {enabled: true}\n"))
 	f.Add([]byte("- [\n"))
 	f.Add([]byte("land: &a\n  x: *a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		set, err := Parse("f.yaml", data, testSchema)
+		set, err := rules.Parse("f.yaml", data, testSchema)
 		if err == nil {
 			if len(set.Detectors) != len(testSchema) {
 				t.Fatalf("valid set with %d detectors", len(set.Detectors))
 			}
 			return
 		}
-		var es Errors
+		var es rules.Errors
 		if !errors.As(err, &es) || len(es) == 0 || !strings.HasPrefix(es[0].Error(), "f.yaml") {
 			t.Fatalf("error %v is not rules.Errors naming the file", err)
 		}

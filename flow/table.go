@@ -1,0 +1,398 @@
+package flow
+
+import (
+	"net/netip"
+
+	"github.com/ids-sensor/ids/decode"
+)
+
+// Config bounds a flow table. Times are in nanoseconds of packet time.
+type Config struct {
+	Max         int   // entries; preallocated, never exceeded
+	TimeoutNew  int64 // flows that never completed a handshake (SYN floods, scans, one-way UDP)
+	TimeoutEst  int64 // established flows, idle
+	TimeoutDone int64 // closed flows (FIN both ways, or RST): kept briefly for late packets
+}
+
+// DefaultConfig is used when the rules file does not override it.
+var DefaultConfig = Config{Max: 262144, TimeoutNew: 30e9, TimeoutEst: 600e9, TimeoutDone: 10e9}
+
+// State is a flow's lifecycle stage; each has its own idle timeout and eviction list.
+type State uint8
+
+const (
+	StateNew         State = iota // no completed handshake yet
+	StateEstablished              // TCP handshake completed, picked up mid-stream, or UDP both ways
+	StateDone                     // TCP closed by FIN exchange or RST
+	numStates
+)
+
+// Eviction reasons, for counters.
+const (
+	EvictTimeoutNew = iota
+	EvictTimeoutEstablished
+	EvictTimeoutDone
+	EvictPressure // the table was full and a new flow needed the slot
+	NumEvictReasons
+)
+
+// EvictReasonNames are the label values of the eviction counters.
+var EvictReasonNames = [NumEvictReasons]string{"timeout_new", "timeout_established", "timeout_done", "pressure"}
+
+// Key identifies a flow in both directions: the endpoints in canonical order.
+type Key struct {
+	A, B   [16]byte // addresses as 16 bytes (IPv4-mapped for IPv4); A sorts before B
+	PA, PB uint16   // ports of A and B
+	Proto  uint8
+	VLAN   [2]uint16 // outer two VLAN ids
+}
+
+// Flow is one conversation. Direction 0 is the initiator's (the source of the first packet seen).
+type Flow struct {
+	Key       Key
+	ID        uint64 // stable id for EVE flow_id
+	First     int64  // packet time of the first packet
+	Last      int64  // packet time of the latest packet
+	State     State
+	aIsClient bool // Key.A is the initiator
+	Pkts      [2]uint64
+	Bytes     [2]uint64
+	TCP       TCPConn
+	App       AppState // per-flow state of whichever detectors ask for it
+
+	hash       uint32
+	slot       int32 // own index in Table.flows
+	prev, next int32 // eviction list links (slot indexes, -1 = none)
+}
+
+// AppState is scratch space detectors keep per flow (e.g. a RST burst being counted). It is
+// zeroed when the flow is created.
+type AppState struct {
+	RST RSTState
+}
+
+// RSTState tracks resets seen on a TCP connection, for the spoofed-RST detector.
+type RSTState struct {
+	Count           uint16 // RSTs in the current burst window
+	Distinct        uint16 // of which with a sequence number different from the one before
+	First           int64  // time of the window's first RST
+	MinSeq, MaxSeq  uint32 // the sequence numbers' spread
+	LastSeq         uint32
+	AlertedInWindow bool // the window's in-window alert was raised
+	AlertedBurst    bool // the window's burst alert was raised
+
+	// A RST claimed to come from direction d stays pending until d's next packet: if that is
+	// not a new SYN, the sender kept talking and the RST was forged.
+	Pending    [2]bool
+	PendingSeq [2]uint32
+	PendingTTL [2]uint8
+	PendingAt  [2]uint64 // packet number of the pending RST
+}
+
+// Stats counts what a table did.
+type Stats struct {
+	Created  uint64
+	Reused   uint64 // closed flows whose 5-tuple started a new connection
+	Active   uint64
+	Evicted  [NumEvictReasons]uint64
+	Lookups  uint64
+	NoRoom   uint64 // packets that could not get a flow (table full of flows younger than this packet)
+	MaxProbe uint64 // longest probe sequence seen
+}
+
+// Table is a bounded, preallocated flow table with per-state LRU eviction. Not safe for
+// concurrent use: one per worker.
+type Table struct {
+	cfg   Config
+	flows []Flow
+	free  []int32
+	index []uint64 // open addressing: 0 empty, else hash<<32 | slot+1
+	mask  uint32
+	lists [numStates]list
+	Stats Stats
+}
+
+// list is a doubly linked LRU list of slots: head most recently used, tail least.
+type list struct{ head, tail int32 }
+
+// New preallocates a table for cfg.Max flows.
+func New(cfg Config) *Table {
+	if cfg.Max < 1 {
+		cfg.Max = 1
+	}
+	size := uint32(1)
+	for size < uint32(cfg.Max)*2 { // load factor at most 1/2 keeps probes short
+		size <<= 1
+	}
+	t := &Table{cfg: cfg, flows: make([]Flow, cfg.Max), free: make([]int32, cfg.Max), index: make([]uint64, size), mask: size - 1}
+	for i := range t.free {
+		t.free[i] = int32(cfg.Max - 1 - i)
+	}
+	for i := range t.lists {
+		t.lists[i] = list{-1, -1}
+	}
+	return t
+}
+
+// Config returns the table's limits.
+func (t *Table) Config() Config { return t.cfg }
+
+// KeyOf returns p's flow key and whether p's source is the key's A side.
+func KeyOf(p *decode.Packet) (Key, bool) {
+	return makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto, p.VLAN, p.NumVLAN)
+}
+
+func makeKey(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan [decode.MaxVLANs]uint16, nvlan uint8) (Key, bool) {
+	k := Key{Proto: proto}
+	if nvlan > 0 {
+		k.VLAN[0] = vlan[0]
+	}
+	if nvlan > 1 {
+		k.VLAN[1] = vlan[1]
+	}
+	s, d := src.As16(), dst.As16()
+	srcFirst := lessEndpoint(s, sport, d, dport)
+	if srcFirst {
+		k.A, k.PA, k.B, k.PB = s, sport, d, dport
+	} else {
+		k.A, k.PA, k.B, k.PB = d, dport, s, sport
+	}
+	return k, srcFirst
+}
+
+func lessEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return pa <= pb
+}
+
+// hash mixes a key into 32 bits: two multiply-xorshift rounds over the key's words.
+func (k *Key) hash() uint32 {
+	h := uint64(k.Proto)<<32 | uint64(k.PA)<<16 | uint64(k.PB)
+	h ^= uint64(k.VLAN[0])<<48 | uint64(k.VLAN[1])<<32
+	for _, w := range [4]uint64{le64(k.A[0:8]), le64(k.A[8:16]), le64(k.B[0:8]), le64(k.B[8:16])} {
+		h = (h ^ w) * 0x9e3779b97f4a7c15
+		h ^= h >> 29
+	}
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 32
+	return uint32(h) | 1 // never 0, so an index entry is never 0
+}
+
+func le64(b []byte) uint64 {
+	_ = b[7]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// Lookup finds p's flow, creating it when create is set and p may start one. dir is 0 when p
+// goes from the flow's initiator, 1 otherwise. f is nil when there is no flow and none could be
+// made. Expired flows are evicted along the way, a bounded amount per call.
+func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created bool) {
+	t.expire(p.TS)
+	t.Stats.Lookups++
+	k, srcIsA := KeyOf(p)
+	h := k.hash()
+	if slot := t.find(&k, h); slot >= 0 {
+		f = &t.flows[slot]
+		f.Last = max(f.Last, p.TS)
+		t.touch(slot)
+		return f, f.dirOf(srcIsA), false
+	}
+	if !create {
+		return nil, 0, false
+	}
+	slot := t.alloc(p.TS)
+	if slot < 0 {
+		t.Stats.NoRoom++
+		return nil, 0, false
+	}
+	f = &t.flows[slot]
+	*f = Flow{Key: k, First: p.TS, Last: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
+	f.ID = k.stableID(p.TS)
+	t.insertIndex(h, slot)
+	t.lists[StateNew].pushFront(t, slot)
+	t.Stats.Created++
+	t.Stats.Active++
+	return f, 0, true
+}
+
+// Find returns the flow with the given endpoints without creating or touching it; dir is the
+// direction of a packet from src to dst.
+func (t *Table) Find(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan [decode.MaxVLANs]uint16, nvlan uint8) (*Flow, int) {
+	k, srcIsA := makeKey(src, dst, sport, dport, proto, vlan, nvlan)
+	if slot := t.find(&k, k.hash()); slot >= 0 {
+		f := &t.flows[slot]
+		return f, f.dirOf(srcIsA)
+	}
+	return nil, 0
+}
+
+func (f *Flow) dirOf(srcIsA bool) int {
+	if srcIsA == f.aIsClient {
+		return 0
+	}
+	return 1
+}
+
+func (t *Table) find(k *Key, h uint32) int32 {
+	var probes uint64
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		e := t.index[i]
+		if e == 0 {
+			return -1
+		}
+		probes++
+		if uint32(e>>32) == h {
+			slot := int32(uint32(e) - 1)
+			if t.flows[slot].Key == *k {
+				if probes > t.Stats.MaxProbe {
+					t.Stats.MaxProbe = probes
+				}
+				return slot
+			}
+		}
+	}
+}
+
+func (t *Table) insertIndex(h uint32, slot int32) {
+	i := h & t.mask
+	for t.index[i] != 0 {
+		i = (i + 1) & t.mask
+	}
+	t.index[i] = uint64(h)<<32 | uint64(slot+1)
+}
+
+// removeIndex deletes slot's entry and shifts later entries of the probe run back, so lookups
+// never need tombstones.
+func (t *Table) removeIndex(h uint32, slot int32) {
+	i := h & t.mask
+	want := uint64(h)<<32 | uint64(slot+1)
+	for t.index[i] != want {
+		i = (i + 1) & t.mask
+	}
+	for {
+		t.index[i] = 0
+		j := i
+		for {
+			j = (j + 1) & t.mask
+			e := t.index[j]
+			if e == 0 {
+				return
+			}
+			home := uint32(e>>32) & t.mask
+			// e may move to i only if its home is not in (i, j] (cyclically).
+			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+				t.index[i] = e
+				i = j
+				break
+			}
+		}
+	}
+}
+
+// alloc returns a free slot, evicting the least recently used flow under pressure: new flows
+// first (a SYN flood must not push out established connections), then closed, then established.
+func (t *Table) alloc(now int64) int32 {
+	if n := len(t.free); n > 0 {
+		slot := t.free[n-1]
+		t.free = t.free[:n-1]
+		return slot
+	}
+	for _, st := range [...]State{StateNew, StateDone, StateEstablished} {
+		if slot := t.lists[st].tail; slot >= 0 {
+			t.evict(slot, EvictPressure)
+			return t.alloc(now)
+		}
+	}
+	return -1
+}
+
+// maxExpirePerCall bounds eviction work per packet so a burst of expiries never stalls it.
+const maxExpirePerCall = 4
+
+func (t *Table) expire(now int64) {
+	timeouts := [numStates]int64{t.cfg.TimeoutNew, t.cfg.TimeoutEst, t.cfg.TimeoutDone}
+	reasons := [numStates]int{EvictTimeoutNew, EvictTimeoutEstablished, EvictTimeoutDone}
+	budget := maxExpirePerCall
+	for st := range t.lists {
+		for budget > 0 {
+			slot := t.lists[st].tail
+			if slot < 0 || now-t.flows[slot].Last <= timeouts[st] {
+				break
+			}
+			t.evict(slot, reasons[st])
+			budget--
+		}
+	}
+}
+
+// ExpireAll evicts every flow idle past its timeout at time now, without a work bound (end of
+// a replay, idle periods of a sensor).
+func (t *Table) ExpireAll(now int64) {
+	for n := t.Stats.Active; n > 0; n-- {
+		before := t.Stats.Active
+		t.expire(now)
+		if t.Stats.Active == before {
+			return
+		}
+	}
+}
+
+func (t *Table) evict(slot int32, reason int) {
+	f := &t.flows[slot]
+	t.lists[f.State].remove(t, slot)
+	t.removeIndex(f.hash, slot)
+	t.free = append(t.free, slot)
+	t.Stats.Evicted[reason]++
+	t.Stats.Active--
+}
+
+// touch marks slot most recently used in its state's list.
+func (t *Table) touch(slot int32) {
+	l := &t.lists[t.flows[slot].State]
+	if l.head != slot {
+		l.remove(t, slot)
+		l.pushFront(t, slot)
+	}
+}
+
+// SetState moves f to state st (and to the front of that state's eviction list).
+func (t *Table) SetState(f *Flow, st State) {
+	if f.State == st {
+		return
+	}
+	t.lists[f.State].remove(t, f.slot)
+	f.State = st
+	t.lists[st].pushFront(t, f.slot)
+}
+
+func (l *list) pushFront(t *Table, slot int32) {
+	f := &t.flows[slot]
+	f.prev, f.next = -1, l.head
+	if l.head >= 0 {
+		t.flows[l.head].prev = slot
+	}
+	l.head = slot
+	if l.tail < 0 {
+		l.tail = slot
+	}
+}
+
+func (l *list) remove(t *Table, slot int32) {
+	f := &t.flows[slot]
+	if f.prev >= 0 {
+		t.flows[f.prev].next = f.next
+	} else {
+		l.head = f.next
+	}
+	if f.next >= 0 {
+		t.flows[f.next].prev = f.prev
+	} else {
+		l.tail = f.prev
+	}
+	f.prev, f.next = -1, -1
+}
