@@ -376,13 +376,14 @@ func (p *parser) str(n *yaml.Node, field string) (string, bool) {
 	return v, true
 }
 
-// list reads a non-empty sequence of strings matching re (described by form).
+// list reads a sequence of strings matching re (described by form). [] is allowed: an attack
+// with no CVE or no Microsoft bulletin says so explicitly.
 func (p *parser) list(n *yaml.Node, field string, re *regexp.Regexp, form string) []string {
-	if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
-		p.errf(n, field, "must be a non-empty list like [%s]", form)
+	if n.Kind != yaml.SequenceNode {
+		p.errf(n, field, "must be a list like [%s], or []", form)
 		return nil
 	}
-	var out []string
+	out := []string{}
 	for _, e := range n.Content {
 		if e.Kind != yaml.ScalarNode || !re.MatchString(e.Value) {
 			p.errf(e, field, "%q is not of the form %s", e.Value, form)
