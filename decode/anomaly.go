@@ -58,7 +58,7 @@ const (
 	ICMPv4OverIPv6       // ICMPv4 carried in IPv6 (or ICMPv6 in IPv4)
 
 	// Recorded by defragmentation.
-	IPv4FragOverlap     // fragments overlap with the same bytes (a retransmitted fragment)
+	IPv4FragOverlap     // fragments overlap (IPv4FragOverlapDiff too when their bytes differ)
 	IPv4FragOverlapDiff // fragments overlap with different bytes (teardrop, evasion)
 	IPv4FragTooLarge    // reassembled datagram would exceed 65535 bytes (ping of death)
 	IPv4FragTiny        // first fragment too short to hold the transport header (RFC 1858)
@@ -68,7 +68,7 @@ const (
 	IPv6FragTiny        // first fragment without the whole header chain (RFC 7112)
 
 	// Recorded by stream reassembly.
-	StreamOverlap     // TCP segment overlaps bytes already received, same data (retransmission)
+	StreamOverlap     // TCP segment overlaps bytes already received and held (StreamOverlapDiff too when they differ)
 	StreamOverlapDiff // TCP segment overlaps bytes already received with different data (evasion)
 
 	numAnomalies

@@ -1,0 +1,118 @@
+package stream
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ids-sensor/ids/decode"
+)
+
+// traffic replays segments of a fixed size at advancing sequence numbers by rewriting the
+// decoded packets' Seq, so that a test or benchmark loop does no allocation of its own.
+type traffic struct {
+	r    *Reassembler
+	h    Half
+	c    nopConsumer
+	size uint32
+	base uint32 // sequence number of the next group's first byte
+	same *decode.Packet
+	diff *decode.Packet // the same size, different bytes
+}
+
+func newTraffic(tb testing.TB, size int) *traffic {
+	tf := &traffic{
+		r:    New(Config{}),
+		size: uint32(size),
+		base: 0 - 3*uint32(size), // wrap around 2^32 early on
+		same: seg(tb, 0, fDat, strings.Repeat("s", size), 0),
+		diff: seg(tb, 0, fDat, strings.Repeat("d", size), 0),
+	}
+	tf.h.Begin(tf.base)
+	return tf
+}
+
+func (tf *traffic) send(p *decode.Packet, i int) {
+	p.TCP.Seq = tf.base + uint32(i)*tf.size
+	tf.r.Segment(&tf.h, 0, p, &tf.c)
+}
+
+// inOrder sends one segment in order.
+func (tf *traffic) inOrder() {
+	tf.send(tf.same, 0)
+	tf.base += tf.size
+}
+
+// outOfOrder sends a group of four segments as 3, 1, 2, 0: three held, then all delivered.
+func (tf *traffic) outOfOrder() {
+	tf.send(tf.same, 3)
+	tf.send(tf.same, 1)
+	tf.send(tf.same, 2)
+	tf.send(tf.same, 0)
+	tf.base += 4 * tf.size
+}
+
+// overlapping sends held segments overlapped by a same-data and a different-data copy, a hole
+// given up by an Ack, a retransmission, and in-order segments overlapping held ones.
+func (tf *traffic) overlapping() {
+	half := tf.size / 2
+	tf.send(tf.same, 2)
+	tf.same.TCP.Seq = tf.base + 2*tf.size - half // straddles the start of the held segment
+	tf.r.Segment(&tf.h, 0, tf.same, &tf.c)
+	tf.send(tf.diff, 2)
+	tf.send(tf.same, 4)
+	tf.r.Ack(&tf.h, 0, tf.base+tf.size, &tf.c) // segment 0 was lost: a gap
+	tf.send(tf.same, 0)                        // retransmission of given-up bytes
+	tf.send(tf.same, 1)                        // in order, then overlapping the held bytes
+	tf.send(tf.same, 3)                        // in order, then the held segment 4
+	tf.base += 5 * tf.size
+}
+
+func TestZeroAllocs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(*traffic)
+	}{
+		{"in order", (*traffic).inOrder},
+		{"out of order", (*traffic).outOfOrder},
+		{"overlapping", (*traffic).overlapping},
+	} {
+		for _, size := range []int{1, 1460, 9000} {
+			tf := newTraffic(t, size)
+			if n := testing.AllocsPerRun(1000, func() { tc.run(tf) }); n != 0 {
+				t.Errorf("%s, %d-byte segments: %v allocations per run", tc.name, size, n)
+			}
+			if tf.r.Stats.HeldChunks != 0 || tf.c.data == 0 {
+				t.Errorf("%s: stats %+v delivered %d", tc.name, tf.r.Stats, tf.c.data)
+			}
+		}
+	}
+}
+
+// The benchmarks report ns/op per segment.
+func BenchmarkInOrder(b *testing.B) {
+	tf := newTraffic(b, 1460)
+	b.SetBytes(1460)
+	b.ReportAllocs()
+	for b.Loop() {
+		tf.inOrder()
+	}
+}
+
+func BenchmarkOutOfOrder(b *testing.B) {
+	tf := newTraffic(b, 1460)
+	b.SetBytes(4 * 1460)
+	b.ReportAllocs()
+	for b.Loop() {
+		tf.outOfOrder() // four segments, three of them held
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(4*b.N), "ns/segment")
+}
+
+func BenchmarkOverlapping(b *testing.B) {
+	tf := newTraffic(b, 1460)
+	b.ReportAllocs()
+	for b.Loop() {
+		tf.overlapping() // seven segments and an Ack
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(7*b.N), "ns/segment")
+}
