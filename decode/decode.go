@@ -97,19 +97,12 @@ func (p *Packet) Decode(lt layers.LinkType, data []byte, ts int64, wireLen int) 
 	p.decodeLink(lt, data)
 }
 
-func (p *Packet) reset() {
-	p.Layers = 0
-	p.NumVLAN = 0
-	p.IPVersion = 0
-	p.Proto = 0
-	p.TTL = 0
-	p.SrcPort, p.DstPort = 0, 0
-	p.Payload = nil
-	p.numAnomalies = 0
-	p.AnomaliesDropped = 0
-	p.cut = 0
-	p.ipTrunc = false
-}
+// reset clears everything, so no field can leak from the previous packet into this one.
+func (p *Packet) reset() { *p = Packet{} }
+
+// offset returns where b, a sub-slice of p.Data, starts in it. Decoders only ever slice with two
+// indexes, so capacities shrink exactly as offsets grow, even after a trailer was trimmed.
+func (p *Packet) offset(b []byte) int { return cap(p.Data) - cap(b) }
 
 // Anomalies returns the anomalies recorded for this packet, in the order met.
 func (p *Packet) Anomalies() []Anomaly { return p.anomalies[:p.numAnomalies] }
@@ -128,17 +121,14 @@ func (p *Packet) HasAnomaly(a Anomaly) bool {
 func (p *Packet) Record(a Anomaly) { p.anomaly(a) }
 
 // DecodeDatagram decodes a reassembled IP datagram (starting at its IP header) in place of the
-// fragment just decoded: the capture time, wire length and VLAN ids stay those of the fragment
-// that completed it; everything from the network layer down is the datagram's. Anomalies
-// recorded so far are kept.
+// fragment just decoded: the capture time and VLAN ids stay those of the fragment that completed
+// it; everything from the network layer down, and the anomaly list, is the datagram's own.
 func (p *Packet) DecodeDatagram(data []byte) {
 	vlan, nvlan, ts, lt := p.VLAN, p.NumVLAN, p.TS, p.LinkType
 	link := p.Layers & (LayerEthernet | LayerVLAN | LayerSLL)
-	anoms, nanoms, dropped := p.anomalies, p.numAnomalies, p.AnomaliesDropped
 	p.reset()
 	p.Data, p.TS, p.LinkType, p.WireLen = data, ts, lt, len(data)
 	p.VLAN, p.NumVLAN = vlan, nvlan
-	p.anomalies, p.numAnomalies, p.AnomaliesDropped = anoms, nanoms, dropped
 	p.Layers = link | LayerReassembled
 	p.decodeRawIP(data)
 }

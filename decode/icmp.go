@@ -144,8 +144,12 @@ func (p *Packet) decodeQuotedIPv6(b []byte) {
 			}
 			q.Proto, off = b[off], off+(int(b[off+1])+1)*8
 		case ipv6Fragment:
-			if len(b) < off+8 || binary.BigEndian.Uint16(b[off+2:off+4])&^7 != 0 {
-				return // cut short, or a later fragment without ports
+			if len(b) < off+8 {
+				return
+			}
+			if binary.BigEndian.Uint16(b[off+2:off+4])&^7 != 0 {
+				q.Proto = b[off] // a later fragment: its protocol, but no ports
+				return
 			}
 			q.Proto, off = b[off], off+8
 		default:

@@ -50,7 +50,7 @@ func (p *Packet) decodeIPv4(b []byte) {
 
 	p.Layers |= LayerIPv4
 	p.IPVersion = 4
-	p.NetOff = len(p.Data) - len(b)
+	p.NetOff = p.offset(b)
 	p.Src = netip.AddrFrom4([4]byte(b[12:16]))
 	p.Dst = netip.AddrFrom4([4]byte(b[16:20]))
 	p.Proto = h.Protocol
@@ -91,6 +91,8 @@ func (p *Packet) decodeIPv4(b []byte) {
 	case total > len(b)+p.cut:
 		p.anomaly(IPv4TruncPkt) // shorter on the wire than it claims; decode what is there
 		p.ipTrunc = true
+	default:
+		p.cut = total - len(b) // of the bytes the capture cut, only these were the datagram's
 	}
 
 	if h.Flags&IPv4MoreFragments != 0 || h.FragOff != 0 {
@@ -101,6 +103,9 @@ func (p *Packet) decodeIPv4(b []byte) {
 		}
 	}
 	p.l4Len = total - hlen
+	if p.ipTrunc {
+		p.l4Len = len(b) + p.cut - hlen // shorter on the wire than claimed: count what was sent
+	}
 	p.decodeTransport(h.Protocol, b[hlen:])
 }
 

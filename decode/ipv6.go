@@ -51,7 +51,7 @@ func (p *Packet) decodeIPv6(b []byte) {
 
 	p.Layers |= LayerIPv6
 	p.IPVersion = 6
-	p.NetOff = len(p.Data) - len(b)
+	p.NetOff = p.offset(b)
 	p.TTL = b[7]
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
@@ -67,6 +67,8 @@ func (p *Packet) decodeIPv6(b []byte) {
 		case total > len(b)+p.cut:
 			p.anomaly(IPv6TruncPkt)
 			p.ipTrunc = true
+		default:
+			p.cut = total - len(b) // of the bytes the capture cut, only these were the datagram's
 		}
 	}
 	p.walkIPv6(b)
@@ -108,7 +110,7 @@ func (p *Packet) walkIPv6(b []byte) {
 			p.Proto = nh
 			if nh != ipv6ESP && nh != ipv6NoNext {
 				p.l4Len = len(b) + p.cut - off
-				if h.PayloadLen != 0 {
+				if h.PayloadLen != 0 && !p.ipTrunc {
 					p.l4Len = 40 + int(h.PayloadLen) - off
 				}
 				p.decodeTransport(nh, b[off:])

@@ -155,8 +155,12 @@ func (p *Packet) decodeNFLog(b []byte) {
 		tlen := int(binary.LittleEndian.Uint16(b[off : off+2]))
 		typ := binary.LittleEndian.Uint16(b[off+2:off+4]) & 0x7fff // top bits are netlink flags
 		if tlen < 4 || off+tlen > len(b) {
-			if tlen >= 4 && typ == nfulaPayload && off+tlen <= len(b)+p.cut {
-				p.decodeNFLogPayload(family, b[off+4:]) // the capture cut the payload: decode what is there
+			if tlen >= 4 && off+tlen <= len(b)+p.cut {
+				if typ == nfulaPayload {
+					p.decodeNFLogPayload(family, b[off+4:]) // the capture cut the payload: decode what is there
+				} else {
+					p.anomaly(CaptureTruncated) // the capture cut an attribute before the payload
+				}
 				return
 			}
 			p.anomaly(NFLogTLVInvalid)

@@ -49,7 +49,7 @@ const (
 )
 
 func (p *Packet) decodeTransport(proto uint8, b []byte) {
-	p.TransOff = len(p.Data) - len(b)
+	p.TransOff = p.offset(b)
 	switch proto {
 	case 6:
 		p.decodeTCP(b)
@@ -75,7 +75,9 @@ func (t *TCP) SYN() bool { return t.Flags&(TCPSyn|TCPAck) == TCPSyn }
 
 func (p *Packet) decodeTCP(b []byte) {
 	if len(b) < 20 {
-		p.short(b, 20, TCPPktTooSmall)
+		if !p.ipTrunc { // an IP-level shortfall is reported once, there
+			p.short(b, 20, TCPPktTooSmall)
+		}
 		return
 	}
 	t := &p.TCP
@@ -99,7 +101,9 @@ func (p *Packet) decodeTCP(b []byte) {
 		return
 	}
 	if len(b) < hlen {
-		p.short(b, hlen, TCPHlenTooLarge)
+		if !p.ipTrunc {
+			p.short(b, hlen, TCPHlenTooLarge)
+		}
 		return
 	}
 	if hlen > 20 {
