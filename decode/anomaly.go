@@ -66,6 +66,8 @@ const (
 	IPv6FragOverlapDiff // as IPv4FragOverlapDiff, for IPv6
 	IPv6FragTooLarge    // reassembled payload would exceed 65535 bytes
 	IPv6FragTiny        // first fragment without the whole header chain (RFC 7112)
+	IPv4FragInvalidLen  // fragment with no payload, or not the last but not a multiple of 8 bytes
+	IPv6FragInvalidLen  // as IPv4FragInvalidLen, for IPv6
 
 	// Recorded by stream reassembly.
 	StreamOverlap     // TCP segment overlaps bytes already received and held (StreamOverlapDiff too when they differ)
@@ -131,6 +133,8 @@ var anomalyNames = [numAnomalies]string{
 	IPv6FragOverlapDiff:  "ipv6.frag_overlap_different_data",
 	IPv6FragTooLarge:     "ipv6.frag_too_large",
 	IPv6FragTiny:         "ipv6.frag_tiny",
+	IPv4FragInvalidLen:   "ipv4.frag_invalid_length",
+	IPv6FragInvalidLen:   "ipv6.frag_invalid_length",
 	StreamOverlap:        "stream.overlap",
 	StreamOverlapDiff:    "stream.overlap_different_data",
 }

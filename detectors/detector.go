@@ -18,6 +18,21 @@ type Detector interface {
 	Inspect(in *Input, out *Emitter)
 }
 
+// StreamDetector is a detector that also reads TCP byte streams: an application-layer detector.
+// The engine reassembles a connection only when one of these wants it, and hands it the bytes of
+// each direction in order, as they become available.
+type StreamDetector interface {
+	Detector
+	// WantStream is asked once per TCP flow, at its first packet.
+	WantStream(in *Input) bool
+	// StreamData receives the next in-order bytes of direction dir (0: from the initiator); b is
+	// only valid during the call. in.P is the packet that made them available.
+	StreamData(in *Input, dir int, b []byte, out *Emitter)
+	// StreamGap reports n bytes of direction dir that will never arrive (capture loss, caps):
+	// parsers must resynchronise.
+	StreamGap(in *Input, dir int, n uint32, out *Emitter)
+}
+
 // Input is what a detector sees of one packet. Flow state is as it stood before this packet:
 // a RST is judged against the connection it claims to end, not the one it ended.
 type Input struct {

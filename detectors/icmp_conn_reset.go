@@ -67,7 +67,7 @@ func (d *icmpConnReset) Inspect(in *Input, out *Emitter) {
 // no such connection or its sequence state cannot be judged.
 func quotedConnection(in *Input) (f *flow.Flow, s *flow.TCPSide, inFlight, ok bool) {
 	q := &in.P.Quoted
-	if q.Proto != 6 || !q.HasSeq || in.Flows == nil {
+	if in.P.Layers&decode.LayerQuoted == 0 || q.Proto != 6 || !q.HasSeq || in.Flows == nil {
 		return nil, nil, false, false
 	}
 	f, dir := in.Flows.Find(q.Src, q.Dst, q.SrcPort, q.DstPort, 6, in.P.VLAN, in.P.NumVLAN)

@@ -76,6 +76,18 @@ func TestICMPConnReset(t *testing.T) {
 			c := established(t)
 			return c.icmpError(3, 4, 1400, c.cseq-1000)
 		}, nil},
+		{"short_quote_after_another_error", func(t *testing.T) *conn {
+			// The second error quotes too little to decode: it must not be judged by the
+			// first error's quote, left over in the reused packet.
+			c := established(t)
+			c.icmpError(3, 1, 0, c.cseq+50000)
+			c.icmpError(3, 4, 1400, c.cseq+50000)
+			last := c.frames[len(c.frames)-1]
+			short := append([]byte(nil), last[:34+8+12]...)
+			binary.BigEndian.PutUint16(short[16:], uint16(len(short)-14))
+			c.frames[len(c.frames)-1] = short
+			return c
+		}, []uint32{9200111}},
 		{"ipv6_port_unreachable_outside", func(t *testing.T) *conn {
 			c := newConn(t, "2001:db8::10", "2001:db8::20", 40000, 80, true).handshake().exchange()
 			return c.icmpError(1, 4, 0, c.cseq+50000)

@@ -10,20 +10,26 @@ import (
 	"github.com/ids-sensor/ids/alert"
 	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/defrag"
 	"github.com/ids-sensor/ids/detectors"
 	"github.com/ids-sensor/ids/flow"
 	"github.com/ids-sensor/ids/rules"
+	"github.com/ids-sensor/ids/stream"
 )
 
 // Engine processes packets for one worker.
 type Engine struct {
-	rules *rules.Set
-	pkt   decode.Packet
-	flows *flow.Table
-	dets  []detectors.Instance
-	in    detectors.Input
-	emit  detectors.Emitter
-	sink  alert.Sink
+	rules      *rules.Set
+	pkt        decode.Packet
+	flows      *flow.Table
+	defrag     *defrag.Defragmenter
+	reasm      *stream.Reassembler
+	consumer   streamConsumer
+	dets       []detectors.Instance
+	streamDets []detectors.StreamDetector
+	in         detectors.Input
+	emit       detectors.Emitter
+	sink       alert.Sink
 
 	Stats Stats
 }
@@ -53,6 +59,15 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 		TimeoutEst:  st.FlowTimeoutEst * 1e9,
 		TimeoutDone: st.FlowTimeoutClosed * 1e9,
 	})
+	e.defrag = defrag.New(defrag.Config{
+		MaxDatagrams: st.DefragMaxDatagrams,
+		MaxBytes:     st.DefragMemcap,
+		Timeout:      st.DefragTimeout * 1e9,
+	})
+	e.reasm = stream.New(stream.Config{Memcap: st.StreamMemcap, FlowCap: st.StreamFlowCap})
+	e.streamDets = streamDetectors(e.dets)
+	e.consumer.e = e
+	e.flows.OnEvict = e.releaseStreams
 	e.in = detectors.Input{P: &e.pkt, Flows: e.flows}
 	e.Stats.Alerts = make([]uint64, len(set.Signatures))
 	e.emit.Out = e.onAlert
@@ -61,6 +76,12 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 
 // Flows returns the engine's flow table (for its counters).
 func (e *Engine) Flows() *flow.Table { return e.flows }
+
+// Defrag returns the engine's IP defragmenter (for its counters).
+func (e *Engine) Defrag() *defrag.Defragmenter { return e.defrag }
+
+// Reassembler returns the engine's TCP stream reassembler (for its counters).
+func (e *Engine) Reassembler() *stream.Reassembler { return e.reasm }
 
 // Rules returns the rules the engine runs.
 func (e *Engine) Rules() *rules.Set { return e.rules }
@@ -74,35 +95,76 @@ func (e *Engine) Process(data []byte, info capture.Info) {
 	s.Bytes += uint64(len(data))
 	p := &e.pkt
 	p.Decode(info.LinkType, data, info.Timestamp, info.WireLen)
+	e.in.Num = s.Packets
+
+	if p.Layers&decode.LayerFragment != 0 {
+		// Defragmentation records its anomalies on the fragment; header-level detectors see
+		// the fragment, transport-level ones wait for the datagram an end host would see.
+		datagram := e.defrag.Add(p)
+		e.countAnomalies()
+		e.inspect(p.Layers&^transportLayers, nil, 0)
+		if datagram == nil {
+			return
+		}
+		p.DecodeDatagram(datagram)
+		// The datagram's IPv4 header is the first fragment's, already inspected.
+		e.inspectPacket(p.Layers &^ decode.LayerIPv4Opts)
+		return
+	}
+	e.inspectPacket(p.Layers)
+}
+
+// transportLayers are what a fragment may carry only in part.
+const transportLayers = decode.LayerTCP | decode.LayerUDP | decode.LayerICMPv4 | decode.LayerICMPv6 | decode.LayerQuoted
+
+// inspectPacket finds the packet's flow, runs the detectors interested in layers, applies the
+// packet to the flow's state, reassembles the flow's streams for the detectors reading them,
+// and counts the packet's anomalies (reassembly records some).
+func (e *Engine) inspectPacket(layers decode.Layer) {
+	p := &e.pkt
+	defer e.countAnomalies()
+	var f *flow.Flow
+	var dir int
+	if layers&(decode.LayerTCP|decode.LayerUDP) != 0 {
+		// A RST with no flow to end does not start one: stray resets (backscatter of floods
+		// elsewhere) would fill the table with dead flows.
+		create := layers&decode.LayerUDP != 0 || p.TCP.Flags&decode.TCPRst == 0
+		f, dir, _ = e.flows.Lookup(p, create)
+	}
+	// Detectors see the flow as it stood before this packet, then the packet is applied.
+	e.inspect(layers, f, dir)
+	if f == nil {
+		return
+	}
+	if layers&decode.LayerUDP != 0 {
+		e.flows.TrackUDP(f, dir, p)
+		return
+	}
+	dir = e.flows.TrackTCP(f, dir, p)
+	if f.StreamFor&streamDecided == 0 {
+		f.StreamFor = e.wantStream(f, dir)
+	}
+	if f.StreamFor != streamDecided {
+		e.reassemble(f, dir)
+	}
+}
+
+func (e *Engine) inspect(layers decode.Layer, f *flow.Flow, dir int) {
+	in := &e.in
+	in.Flow, in.Dir = f, dir
+	for i := range e.dets {
+		if d := &e.dets[i]; layers&d.Interest != 0 {
+			d.Inspect(in, &e.emit)
+		}
+	}
+}
+
+func (e *Engine) countAnomalies() {
+	p, s := &e.pkt, &e.Stats
 	for _, a := range p.Anomalies() {
 		s.Anomalies[a]++
 	}
 	s.AnomaliesDropped += uint64(p.AnomaliesDropped)
-
-	in := &e.in
-	in.Num, in.Flow, in.Dir = s.Packets, nil, 0
-	var f *flow.Flow
-	if p.Layers&(decode.LayerTCP|decode.LayerUDP) != 0 && p.Layers&decode.LayerFragment == 0 {
-		// A RST with no flow to end does not start one: stray resets (backscatter of floods
-		// elsewhere) would fill the table with dead flows.
-		create := p.Layers&decode.LayerUDP != 0 || p.TCP.Flags&decode.TCPRst == 0
-		f, in.Dir, _ = e.flows.Lookup(p, create)
-		in.Flow = f
-	}
-
-	// Detectors see the flow as it stood before this packet, then the packet is applied.
-	for i := range e.dets {
-		if d := &e.dets[i]; p.Layers&d.Interest != 0 {
-			d.Inspect(in, &e.emit)
-		}
-	}
-	if f != nil {
-		if p.Layers&decode.LayerTCP != 0 {
-			e.flows.TrackTCP(f, in.Dir, p)
-		} else {
-			e.flows.TrackUDP(f, in.Dir, p)
-		}
-	}
 }
 
 // recoverPanic keeps a bug on one packet from taking the sensor down: it is counted and its

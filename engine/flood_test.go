@@ -151,3 +151,49 @@ func flowFrame(buf []byte, n, i int) []byte {
 	}
 	return tcp4(buf, srv, cli, 80, cport, st.flags, sseq, cseq, st.n)
 }
+
+// A flood of fragments that never complete must keep defragmentation within its datagram and
+// byte caps, dropping the oldest datagrams with counters, and allocate nothing.
+func TestFragmentFloodStaysWithinCaps(t *testing.T) {
+	n := 2_000_000
+	if testing.Short() {
+		n = 200_000
+	}
+	set := defaultRules(t)
+	set.Settings.DefragMaxDatagrams = 1000
+	set.Settings.DefragMemcap = 1 << 20
+	e := New(set, alert.NewEVE(io.Discard))
+	heapBefore := heapBytes()
+	frame := make([]byte, 14+20+512)
+	var x uint32 = 88172645
+	for i := 0; i < n; i++ {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		f := frame[:14+20+8*(1+int(x%64))] // 8..512 bytes of payload
+		clear(f[:34])
+		binary.BigEndian.PutUint16(f[12:], 0x0800)
+		ip := f[14:34]
+		ip[0], ip[8], ip[9] = 0x45, 64, 17
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(f)-14))
+		binary.BigEndian.PutUint16(ip[4:], uint16(x))                  // id
+		binary.BigEndian.PutUint16(ip[6:], 0x2000|uint16(x>>20)&0x3ff) // MF, some offset: never complete
+		binary.BigEndian.PutUint32(ip[12:], x)
+		binary.BigEndian.PutUint32(ip[16:], 0xc0000201)
+		e.Process(f, info(int64(i)*1000, f))
+	}
+	ds := &e.Defrag().Stats
+	heapAfter := heapBytes()
+	t.Logf("%d fragments: %d datagrams in progress (cap %d), %d bytes held (cap %d), evicted %d, memcap drops %d, timeouts %d; heap grew %d KiB; VmHWM %d KiB",
+		n, ds.InProgress, set.Settings.DefragMaxDatagrams, ds.BytesHeld, set.Settings.DefragMemcap, ds.EvictedFull, ds.MemcapDrops, ds.Timeouts,
+		(int64(heapAfter)-int64(heapBefore))>>10, rssKiB("VmHWM"))
+	if ds.InProgress > uint64(set.Settings.DefragMaxDatagrams) || ds.BytesHeld > uint64(set.Settings.DefragMemcap) {
+		t.Errorf("caps exceeded: %+v", *ds)
+	}
+	if ds.EvictedFull+ds.MemcapDrops+ds.Timeouts == 0 || ds.Fragments != uint64(n) {
+		t.Errorf("the flood was not evicted with counters: %+v", *ds)
+	}
+	if heapAfter > heapBefore+1<<20 {
+		t.Errorf("heap grew by %d bytes during the flood", heapAfter-heapBefore)
+	}
+}

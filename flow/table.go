@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/stream"
 )
 
 // Config bounds a flow table. Times are in nanoseconds of packet time.
@@ -58,7 +59,9 @@ type Flow struct {
 	Pkts      [2]uint64
 	Bytes     [2]uint64
 	TCP       TCPConn
-	App       AppState // per-flow state of whichever detectors ask for it
+	App       AppState       // per-flow state of whichever detectors ask for it
+	Stream    [2]stream.Half // reassembly of each direction, when StreamMask is not 0
+	StreamFor uint16         // bit set of the stream detectors reading this flow (engine-assigned)
 
 	hash       uint32
 	slot       int32 // own index in Table.flows
@@ -103,6 +106,10 @@ type Stats struct {
 // Table is a bounded, preallocated flow table with per-state LRU eviction. Not safe for
 // concurrent use: one per worker.
 type Table struct {
+	// OnEvict, when set, is called for every flow leaving the table (or starting over as a new
+	// connection), before its entry is reused: the owner of per-flow resources frees them.
+	OnEvict func(*Flow)
+
 	cfg   Config
 	flows []Flow
 	free  []int32
@@ -344,6 +351,9 @@ func (t *Table) ExpireAll(now int64) {
 
 func (t *Table) evict(slot int32, reason int) {
 	f := &t.flows[slot]
+	if t.OnEvict != nil {
+		t.OnEvict(f)
+	}
 	t.lists[f.State].remove(t, slot)
 	t.removeIndex(f.hash, slot)
 	t.free = append(t.free, slot)

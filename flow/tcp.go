@@ -1,6 +1,9 @@
 package flow
 
-import "github.com/ids-sensor/ids/decode"
+import (
+	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/stream"
+)
 
 // TCPSide is what one side of a connection has sent and been acknowledged, as seen on the wire.
 type TCPSide struct {
@@ -55,8 +58,9 @@ func SeqInRange(x, lo, hi uint32) bool { return x-lo <= hi-lo }
 
 // TrackTCP updates f's TCP state with p, sent in direction dir, and moves the flow between
 // states. RSTs change only flags and state: their sequence numbers are judged by detectors
-// against the state as it stood.
-func (t *Table) TrackTCP(f *Flow, dir int, p *decode.Packet) {
+// against the state as it stood. It returns p's direction, which changes when p starts a new
+// connection on a closed flow's 5-tuple.
+func (t *Table) TrackTCP(f *Flow, dir int, p *decode.Packet) int {
 	tcp := &p.TCP
 	fl := tcp.Flags
 	if f.State == StateDone && fl&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn && tcp.Seq != f.TCP.Side[dir].ISN {
@@ -71,7 +75,7 @@ func (t *Table) TrackTCP(f *Flow, dir int, p *decode.Packet) {
 	if fl&decode.TCPRst != 0 {
 		s.Flags |= SideRST
 		t.SetState(f, StateDone)
-		return
+		return dir
 	}
 	s.observeTTL(p.TTL)
 
@@ -144,11 +148,16 @@ func (t *Table) TrackTCP(f *Flow, dir int, p *decode.Packet) {
 		}
 		t.SetState(f, StateEstablished)
 	}
+	return dir
 }
 
 // Reuse starts a new conversation on a closed flow's entry: a new id and clean state, with the
 // sender of the packet in direction dir as the new initiator.
 func (t *Table) Reuse(f *Flow, dir int, now int64) {
+	if t.OnEvict != nil {
+		t.OnEvict(f)
+	}
+	f.Stream, f.StreamFor = [2]stream.Half{}, 0
 	if dir == 1 {
 		f.aIsClient = !f.aIsClient
 	}

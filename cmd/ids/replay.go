@@ -14,6 +14,7 @@ import (
 	"github.com/ids-sensor/ids/alert"
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/engine"
+	"github.com/ids-sensor/ids/flow"
 )
 
 // progressMinBytes is the input size from which replay shows progress on a terminal.
@@ -142,6 +143,20 @@ func printSummary(w io.Writer, eng *engine.Engine, files int, elapsed time.Durat
 		fmt.Fprintf(tw, "  (more than %d in one packet, not itemised)\t%d\n", decode.MaxAnomalies, s.AnomaliesDropped)
 	}
 	tw.Flush()
+	fs := &eng.Flows().Stats
+	fmt.Fprintf(w, "flows: %d created, %d reused, %d active at the end (cap %d); evicted:", fs.Created, fs.Reused, fs.Active, eng.Rules().Settings.FlowMax)
+	for i, n := range fs.Evicted {
+		fmt.Fprintf(w, " %s %d", flow.EvictReasonNames[i], n)
+	}
+	fmt.Fprintf(w, "; %d packets found the table full\n", fs.NoRoom)
+	if ds := &eng.Defrag().Stats; ds.Fragments > 0 {
+		fmt.Fprintf(w, "defrag: %d fragments, %d datagrams reassembled, %d in progress at the end, %d timed out, %d evicted (table full), %d memcap drops, %d too large\n",
+			ds.Fragments, ds.Reassembled, ds.InProgress, ds.Timeouts, ds.EvictedFull, ds.MemcapDrops, ds.TooLarge)
+	}
+	if rs := &eng.Reassembler().Stats; rs.Segments > 0 {
+		fmt.Fprintf(w, "stream: %d segments (%d in order, %d out of order, %d retransmitted), %d gaps (%d bytes), %d memcap and %d flow-cap hits\n",
+			rs.Segments, rs.InOrder, rs.OutOfOrder, rs.Retransmits, rs.Gaps, rs.GapBytes, rs.MemcapHits, rs.FlowCapHits)
+	}
 }
 
 // progress shows a one-line status on a terminal for large inputs; otherwise it does nothing.

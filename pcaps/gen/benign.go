@@ -103,6 +103,11 @@ func (f *tcpFlow) respond(b []byte) {
 	if f.ts {
 		mss -= 12
 	}
+	f.respondMSS(b, mss)
+}
+
+// respondMSS is respond with segments of at most mss bytes.
+func (f *tcpFlow) respondMSS(b []byte, mss int) {
 	for i := 0; len(b) > 0; i++ {
 		n := min(mss, len(b))
 		f.data(false, b[:n])

@@ -129,11 +129,16 @@ func (h ip6) packet(payload []byte) []byte {
 // ipOver wraps a transport payload in an ordinary IPv4 (DF set, as Linux sends) or IPv6 header,
 // picked by the address family.
 func ipOver(src, dst netip.Addr, proto uint8, id uint16, payload []byte) []byte {
+	return ipOverTTL(src, dst, proto, id, 0, payload)
+}
+
+// ipOverTTL is ipOver with a TTL (IPv6 hop limit); 0 means 64.
+func ipOverTTL(src, dst netip.Addr, proto uint8, id uint16, ttl uint8, payload []byte) []byte {
 	if src.Is4() {
-		return ip4{src: src, dst: dst, proto: proto, id: id, df: true}.packet(payload)
+		return ip4{src: src, dst: dst, proto: proto, ttl: ttl, id: id, df: true}.packet(payload)
 	}
 	// A flow label constant per address pair, as a stack keeps it for a connection.
-	return ip6{src: src, dst: dst, nh: proto, flow: uint32(fold(sum(0, cat(src.AsSlice(), dst.AsSlice()))))<<4 | 5}.packet(payload)
+	return ip6{src: src, dst: dst, nh: proto, hlim: ttl, flow: uint32(fold(sum(0, cat(src.AsSlice(), dst.AsSlice()))))<<4 | 5}.packet(payload)
 }
 
 // tcp is a TCP segment. opts are padded with EOL to a multiple of 4.

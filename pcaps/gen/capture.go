@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -16,14 +17,26 @@ import (
 
 // Detectors and their signature ids, as the default rules define them.
 const (
-	detLand    = "land"
-	detPMTU    = "icmp-pmtu"
-	detIPv4Opt = "ipv4-options"
+	detLand      = "land"
+	detPMTU      = "icmp-pmtu"
+	detIPv4Opt   = "ipv4-options"
+	detRST       = "tcp-rst-spoof"
+	detConnReset = "icmp-conn-reset"
+	detFrag      = "ip-frag"
 
-	sidLand    = 9200001 // TCP SYN with source address and port equal to the destination's
-	sidPMTUv4  = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
-	sidPMTUv6  = 9200012 // ICMPv6 packet too big, MTU below 1280
-	sidIPv4Opt = 9200021 // malformed IPv4 option or header length
+	sidLand          = 9200001 // TCP SYN with source address and port equal to the destination's
+	sidPMTUv4        = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
+	sidPMTUv6        = 9200012 // ICMPv6 packet too big, MTU below 1280
+	sidPMTUSeq       = 9200013 // PMTU message with a plausible MTU quoting a sequence number not in flight
+	sidIPv4Opt       = 9200021 // malformed IPv4 option or header length
+	sidRSTInWindow   = 9200101 // RST in the receiver's window but not at the expected sequence number
+	sidRSTBurst      = 9200102 // RSTs with distinct sequence numbers walking one connection's window
+	sidRSTIgnored    = 9200103 // RST whose alleged sender kept talking on the connection
+	sidConnResetSeq  = 9200111 // ICMP error quoting an established connection at a sequence number not in flight
+	sidConnResetHard = 9200112 // ICMP hard error (protocol or port unreachable) against an established connection
+	sidFragOverlap   = 9200201 // fragments overlapping with different data
+	sidFragTooLarge  = 9200202 // fragments reassembling to more than 65535 bytes
+	sidFragTiny      = 9200203 // first fragment too short for the transport header
 )
 
 // File header values, fixed so output never depends on the machine.
@@ -32,7 +45,8 @@ const (
 	ngIface = "eth0" // pcapng interface name
 )
 
-// epoch is the first packet's timestamp; each packet is 1 ms after the previous one.
+// epoch is the first packet's timestamp; each packet is 1 ms after the previous one unless its
+// case asks for a longer gap (stream.wait).
 var epoch = time.Date(2009, 9, 28, 12, 0, 0, 0, time.UTC)
 
 // expect is one thing a packet was built to make the engine report: an alert or a decoder
@@ -60,12 +74,28 @@ func optAlert(src, dst string) expect { return alert(detIPv4Opt, sidIPv4Opt, src
 type pkt struct {
 	data []byte
 	exp  []expect
+	gap  time.Duration // time since the previous packet; 0 means 1 ms
 }
 
 // stream is an ordered list of frames with what each is expected to raise.
-type stream struct{ pkts []pkt }
+type stream struct {
+	pkts []pkt
+	gap  time.Duration // gap of the next packet added
+}
 
-func (s *stream) add(frame []byte, e ...expect) { s.pkts = append(s.pkts, pkt{frame, e}) }
+func (s *stream) add(frame []byte, e ...expect) {
+	s.pkts = append(s.pkts, pkt{data: frame, exp: e, gap: s.gap})
+	s.gap = 0
+}
+
+// wait puts d, instead of 1 ms, between the last packet added and the next one.
+func (s *stream) wait(d time.Duration) { s.gap = d }
+
+// expect adds expectations to the packet added last: for packets a tcpFlow method built.
+func (s *stream) expect(e ...expect) {
+	last := &s.pkts[len(s.pkts)-1]
+	last.exp = append(last.exp, e...)
+}
 
 // interleave merges streams packet by packet, round robin, the way concurrent conversations
 // overlap on a wire.
@@ -159,9 +189,13 @@ func (c *capture) encode() ([]byte, error) {
 		}
 		write = w.WritePacket
 	}
+	ts := epoch
 	for i, p := range c.pkts {
+		if i > 0 {
+			ts = ts.Add(cmp.Or(p.gap, time.Millisecond))
+		}
 		ci := gopacket.CaptureInfo{
-			Timestamp:     epoch.Add(time.Duration(i) * time.Millisecond),
+			Timestamp:     ts,
 			CaptureLength: len(p.data),
 			Length:        len(p.data),
 		}
@@ -187,6 +221,8 @@ type tcpFlow struct {
 	ts       bool   // timestamps negotiated
 	cts, sts uint32 // each side's timestamp clock
 	win      uint16
+	cttl     uint8 // TTL (IPv6 hop limit) of the client's packets; 0 means 64
+	sttl     uint8 // and of the server's
 }
 
 func newFlow(s *stream, l link, cli, srv string, isn uint32) *tcpFlow {
@@ -200,9 +236,9 @@ func newFlow(s *stream, l link, cli, srv string, isn uint32) *tcpFlow {
 // seg sends one segment from the client (fromCli) or the server, acknowledging everything the
 // peer sent so far unless the flags leave ACK out, and returns its IP packet.
 func (f *tcpFlow) seg(fromCli bool, flags uint8, opts, data []byte) []byte {
-	src, dst, seq, ack, id := f.cli, f.srv, &f.cseq, f.sseq, &f.cid
+	src, dst, seq, ack, id, ttl := f.cli, f.srv, &f.cseq, f.sseq, &f.cid, f.cttl
 	if !fromCli {
-		src, dst, seq, ack, id = f.srv, f.cli, &f.sseq, f.cseq, &f.sid
+		src, dst, seq, ack, id, ttl = f.srv, f.cli, &f.sseq, f.cseq, &f.sid, f.sttl
 	}
 	if flags&flagACK == 0 {
 		ack = 0
@@ -227,7 +263,7 @@ func (f *tcpFlow) seg(fromCli bool, flags uint8, opts, data []byte) []byte {
 		win = 64240 // never scaled in a SYN
 	}
 	t := tcp{sport: src.Port(), dport: dst.Port(), seq: *seq, ack: ack, flags: flags, win: win, opts: opts, data: data}
-	ip := ipOver(src.Addr(), dst.Addr(), protoTCP, *id, t.bytes(src.Addr(), dst.Addr()))
+	ip := ipOverTTL(src.Addr(), dst.Addr(), protoTCP, *id, ttl, t.bytes(src.Addr(), dst.Addr()))
 	*id++
 	*seq += uint32(len(data))
 	if flags&(flagSYN|flagFIN) != 0 {
@@ -241,20 +277,72 @@ func (f *tcpFlow) seg(fromCli bool, flags uint8, opts, data []byte) []byte {
 // timestamps and window scale in Linux's order; without, MSS, window scale and SACK-permitted in
 // Windows' order.
 func (f *tcpFlow) open(ts bool) {
+	f.syn(ts)
+	f.synAck()
+	f.seg(true, flagACK, nil, nil)
+}
+
+// syn sends the client's SYN (see open) and returns its IP packet.
+func (f *tcpFlow) syn(ts bool) []byte {
 	f.ts = ts
+	if !ts {
+		f.win = 251
+	}
+	return f.seg(true, flagSYN, f.synOpts(7), nil)
+}
+
+// synAck sends the server's SYN+ACK (see open).
+func (f *tcpFlow) synAck() []byte { return f.seg(false, flagSYN|flagACK, f.synOpts(9), nil) }
+
+// synOpts are the SYN options; ws is the Linux window scale (Windows always offers 8).
+func (f *tcpFlow) synOpts(ws uint8) []byte {
 	mss := uint16(1460)
 	if f.cli.Addr().Is6() {
 		mss = 1440
 	}
-	if ts {
-		f.seg(true, flagSYN, cat(optMSS(mss), optSACKPerm(), optTS(0, 0), optNOP(), optWS(7)), nil)
-		f.seg(false, flagSYN|flagACK, cat(optMSS(mss), optSACKPerm(), optTS(0, 0), optNOP(), optWS(9)), nil)
-	} else {
-		f.win = 251
-		f.seg(true, flagSYN, cat(optMSS(mss), optNOP(), optWS(8), optNOP(), optNOP(), optSACKPerm()), nil)
-		f.seg(false, flagSYN|flagACK, cat(optMSS(mss), optNOP(), optWS(8), optNOP(), optNOP(), optSACKPerm()), nil)
+	if f.ts {
+		return cat(optMSS(mss), optSACKPerm(), optTS(0, 0), optNOP(), optWS(ws))
 	}
-	f.seg(true, flagACK, nil, nil)
+	return cat(optMSS(mss), optNOP(), optWS(8), optNOP(), optNOP(), optSACKPerm())
+}
+
+// build returns the IP packet of a segment from the client (fromCli) or the server with the
+// given flags and numbers, without sending it or changing the flow: for forged segments and
+// for the segments ICMP errors quote. RSTs advertise a window of 0 and no options, as stacks
+// send them.
+func (f *tcpFlow) build(fromCli bool, flags uint8, seq, ack uint32, data []byte) []byte {
+	src, dst, id, ttl := f.cli, f.srv, f.cid, f.cttl
+	if !fromCli {
+		src, dst, id, ttl = f.srv, f.cli, f.sid, f.sttl
+	}
+	win := f.win
+	if flags&flagRST != 0 {
+		win = 0
+	}
+	t := tcp{sport: src.Port(), dport: dst.Port(), seq: seq, ack: ack, flags: flags, win: win, data: data}
+	return ipOverTTL(src.Addr(), dst.Addr(), protoTCP, id, ttl, t.bytes(src.Addr(), dst.Addr()))
+}
+
+// forge sends a segment claiming to come from one side, at any sequence number, with that
+// side's addresses, TTL and next IPv4 id (a perfect forgery, or a reset the stack sends from its
+// own numbers), and leaves both sides' sequence numbers alone.
+func (f *tcpFlow) forge(fromCli bool, flags uint8, seq, ack uint32, data []byte, e ...expect) []byte {
+	ip := f.build(fromCli, flags, seq, ack, data)
+	if fromCli {
+		f.cid++
+	} else {
+		f.sid++
+	}
+	f.s.add(f.l.frame(ip), e...)
+	return ip
+}
+
+// lose sends b like data but leaves it out of the capture: a segment the sensor never saw,
+// though its receiver did.
+func (f *tcpFlow) lose(fromCli bool, b []byte) {
+	n := len(f.s.pkts)
+	f.data(fromCli, b)
+	f.s.pkts = f.s.pkts[:n]
 }
 
 // data sends b and returns the IP packet, for ICMP errors to quote.

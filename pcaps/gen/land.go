@@ -57,8 +57,39 @@ func landCases() []*capture {
 		"LAND SYNs 192.0.2.15:135 and [2001:db8:1::15]:135, each to itself, raw IP (LINKTYPE_RAW, version nibble picks the family)",
 		"192.0.2.15:135", "[2001:db8:1::15]:135")
 
-	cs = append(cs, landAfterTraffic(), landLoopback(), landHandshakes(), landSynAck(), landQuoted())
+	cs = append(cs, landAfterTraffic(), landLoopback(), landHandshakes(), landSynAck(), landQuoted(),
+		landFragmented(), landFragmented6())
 	return cs
+}
+
+// landFragmented splits land.c's SYN inside its TCP header, the half with the flags first, so
+// only reassembly shows a SYN at all.
+func landFragmented() *capture {
+	c := newCapture("land/attack-fragmented.pcap", layers.LinkTypeEthernet, eth{},
+		"land.c's SYN 192.0.2.16:139 -> itself as two IPv4 fragments sent last first: TCP bytes 8-19 (flags, window, checksum), then bytes 0-7 (ports, sequence number; MF)",
+		"reassembled it is a LAND SYN: one land alert with the datagram's ports; its first fragment carries 8 bytes of a 20-byte TCP header: one ip-frag 9200203 alert on it (addresses only) and one frag_tiny anomaly")
+	ap := addrPort("192.0.2.16:139")
+	syn := landSYN(ap, 0xf1c)
+	t := syn[20:]
+	c.send(fragment4(syn, 8, t[8:], false))
+	c.send(fragment4(syn, 0, t[:8], true),
+		landAlert(ap), fragAlert(sidFragTiny, ap.Addr(), ap.Addr()), anomaly("ipv4.frag_tiny"))
+	return c
+}
+
+// landFragmented6 is an IPv6 LAND SYN carrying 16 bytes of data, in two fragments with the
+// whole TCP header in the first.
+func landFragmented6() *capture {
+	c := newCapture("land/attack-fragmented-ipv6.pcap", layers.LinkTypeEthernet, eth{},
+		"a LAND SYN [2001:db8:1::16]:139 -> itself with 16 data bytes as two IPv6 fragments in order: TCP bytes 0-23 (the whole 20-byte header; M), then bytes 24-35",
+		"reassembled it is one LAND SYN: one land alert, raised once although its first fragment already shows the whole TCP header; nothing about the fragments is anomalous")
+	ap := addrPort("[2001:db8:1::16]:139")
+	a := ap.Addr()
+	seg := tcp{sport: ap.Port(), dport: ap.Port(), seq: 0xf1c, flags: flagSYN, win: 2048, data: filler(16, 'L')}.bytes(a, a)
+	dg := ip6{src: a, dst: a, nh: protoTCP, hlim: 255}.packet(seg)
+	c.send(fragment6(dg, 0xf1c, 0, seg[:24], true))
+	c.send(fragment6(dg, 0xf1c, 24, seg[24:], false), landAlert(ap))
+	return c
 }
 
 // landAfterTraffic buries three LAND SYNs between ordinary connections, so the detector must

@@ -134,8 +134,73 @@ func pmtuCases() []*capture {
 		bigSegment("[2001:db8:2::81]:443", "[2001:db8:1::21]:51001", 1428)))
 	cs = append(cs, c)
 
-	cs = append(cs, pmtuOtherICMP())
+	cs = append(cs, pmtuOtherICMP(), pmtuSeqOutside(false), pmtuSeqOutside(true), pmtuInFlight(), pmtuFragmented())
 	return cs
+}
+
+// pmtuSeqOutside is a PMTU message with an ordinary MTU that quotes an established connection's
+// server at a sequence number the server never sent: the message cannot be about a real segment
+// (RFC 5927 4.1), so it is a spoofed attempt to shrink the connection's segments.
+func pmtuSeqOutside(v6 bool) *capture {
+	path, cli, srv, router := "icmp-pmtu/attack-seq-outside-mtu1400.pcap", "192.0.2.90:50900", "203.0.113.90:443", addr("198.51.100.10")
+	what := "TLS 192.0.2.90:50900 -> 203.0.113.90:443, established, data both ways; then fragmentation needed, MTU 1400, from 198.51.100.10 to the server quoting a 1500-byte server segment at the server's next sequence number + 0x800000"
+	if v6 {
+		path, cli, srv, router = "icmp-pmtu/attack-ipv6-ptb-seq-outside.pcap", "[2001:db8:1::90]:50901", "[2001:db8:2::90]:443", addr("2001:db8:ffff::10")
+		what = "TLS [2001:db8:1::90]:50901 -> [2001:db8:2::90]:443, established, data both ways; then ICMPv6 Packet Too Big, MTU 1400, from 2001:db8:ffff::10 to the server quoting a 1488-byte server segment at the server's next sequence number + 0x800000"
+	}
+	c := newCapture(path, layers.LinkTypeEthernet, eth{}, what,
+		"the MTU is plausible but the quoted sequence number is outside what the server has in flight: one icmp-pmtu 9200013 alert, endpoints those of the ICMP packet")
+	f := newConn(&c.stream, c.l, cli, srv, 0x9a7d0090)
+	tlsExchange(f, false, 0x90)
+	n := 1460
+	if v6 {
+		n = 1428
+	}
+	q := f.build(false, flagACK, f.sseq+blindOffset, f.cseq, tlsData(n-5, 0x9f))
+	exp := alert(detPMTU, sidPMTUSeq, router.String(), f.srv.Addr().String())
+	if v6 {
+		c.send(icmp6Error(router, 2, 0, 1400, q), exp)
+	} else {
+		c.send(fragNeeded(router, q, 1400), exp)
+	}
+	f.data(false, tlsData(700, 0x94))
+	f.ack(true)
+	f.close()
+	return c
+}
+
+// pmtuInFlight is path MTU discovery working as intended: the router drops the server's
+// full-sized segment and says so, the server resends the same bytes in smaller segments.
+func pmtuInFlight() *capture {
+	c := newCapture("icmp-pmtu/benign-pmtud-in-flight.pcap", layers.LinkTypeEthernet, eth{},
+		"HTTP 192.0.2.91:50910 -> 203.0.113.91:80, established; a 1500-byte server segment with DF; fragmentation needed, MTU 1400, from 198.51.100.11 quoting exactly that segment before the client acknowledges anything of it; the server resends that segment as 1360 + 100 bytes and sends the rest in 1360-byte segments, the client acknowledges, FIN close",
+		"the MTU is plausible and the quoted segment is the one the server has in flight: no alert")
+	f := newConn(&c.stream, c.l, "192.0.2.91:50910", "203.0.113.91:80", 0x9a7d0091)
+	f.open(false)
+	f.data(true, httpGet("www.example.com", "/large.html"))
+	resp := httpResponse(3000, 'm')
+	start := f.sseq
+	big := f.data(false, resp[:1460])
+	c.send(fragNeeded(addr("198.51.100.11"), big, 1400))
+	f.sseq = start // the dropped segment again, in two that fit, then the rest
+	f.respondMSS(resp[:1460], 1360)
+	f.respondMSS(resp[1460:], 1360)
+	f.close()
+	return c
+}
+
+// pmtuFragmented is a tiny-MTU message that is itself fragmented, its fragments out of order: a
+// sensor that does not reassemble never sees the ICMP message whole.
+func pmtuFragmented() *capture {
+	c := newCapture("icmp-pmtu/attack-fragmented.pcap", layers.LinkTypeEthernet, eth{},
+		"fragmentation needed, MTU 68, from 198.51.100.12 to 203.0.113.92, quoting a TCP segment, as two IPv4 fragments sent last first: ICMP bytes 16-35, then bytes 0-15 (MF)",
+		"once reassembled it is an MTU below 576: one icmp-pmtu 9200011 alert, raised once, on the fragment that completes it; nothing about the fragments is anomalous")
+	router := addr("198.51.100.12")
+	icmp := fragNeeded(router, bigSegment("203.0.113.92:443", "192.0.2.92:50920", 1448), 68)
+	pl := icmp[20:]
+	c.send(fragment4(icmp, 16, pl[16:], false))
+	c.send(fragment4(icmp, 0, pl[:16], true), pmtuAlert("198.51.100.12", "203.0.113.92"))
+	return c
 }
 
 // fragNeeded4884 is fragmentation needed in RFC 4884 form: the original datagram field padded
