@@ -68,6 +68,7 @@ func TestProcessDoesNotAllocate(t *testing.T) {
 	benign := load(t, "pcaps/benign/*.pcap*", "pcaps/*/benign-*.pcap*")
 	attacks := load(t, "pcaps/*/attack-*.pcap*")
 	e := New(defaultRules(t), alert.NewEVE(io.Discard))
+	sc := withStreamReader(e)                      // reassembly on the path too
 	for _, r := range append(benign, attacks...) { // warm up: buffers reach their steady size
 		e.Process(r.data, r.info)
 	}
@@ -84,6 +85,9 @@ func TestProcessDoesNotAllocate(t *testing.T) {
 	}
 	if e.Stats.AlertsTotal == 0 {
 		t.Error("the attack captures raised no alert: the allocation test did not cover the alert path")
+	}
+	if sc.bytes == 0 || e.Defrag().Stats.Reassembled == 0 {
+		t.Errorf("the test did not cover reassembly: %d stream bytes, %d datagrams", sc.bytes, e.Defrag().Stats.Reassembled)
 	}
 }
 
