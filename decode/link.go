@@ -157,7 +157,8 @@ func (p *Packet) decodeNFLog(b []byte) {
 		if tlen < 4 || off+tlen > len(b) {
 			if tlen >= 4 && off+tlen <= len(b)+p.cut {
 				if typ == nfulaPayload {
-					p.decodeNFLogPayload(family, b[off+4:]) // the capture cut the payload: decode what is there
+					p.cut = off + tlen - len(b) // of the bytes the capture cut, only these were the payload's
+					p.decodeNFLogPayload(family, b[off+4:])
 				} else {
 					p.anomaly(CaptureTruncated) // the capture cut an attribute before the payload
 				}
@@ -167,6 +168,7 @@ func (p *Packet) decodeNFLog(b []byte) {
 			return
 		}
 		if typ == nfulaPayload {
+			p.cut = 0 // the payload was captured whole: the capture cut only what follows it
 			p.decodeNFLogPayload(family, b[off+4:off+tlen])
 			return
 		}
