@@ -133,8 +133,8 @@ func BenchmarkManyFlows(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
-			if sc.bytes == 0 {
-				b.Fatal("no stream bytes were reassembled")
+			if b.N >= total && sc.bytes == 0 {
+				b.Fatal("a whole pass reassembled no stream bytes")
 			}
 		})
 	}
