@@ -73,6 +73,32 @@ const (
 	StreamOverlap     // TCP segment overlaps bytes already received and held (StreamOverlapDiff too when they differ)
 	StreamOverlapDiff // TCP segment overlaps bytes already received with different data (evasion)
 
+	// Application layer: NetBIOS session service and SMB.
+	NBSSUnknownType         // NetBIOS session message type not in RFC 1002
+	NBSSLengthMismatch      // NetBIOS length disagrees with the SMB message it carries
+	SMBHeaderTruncated      // SMB message shorter than its header
+	SMBNegWordCount         // SMB1 NEGOTIATE request with a word count other than 0
+	SMBNegByteCountOverrun  // SMB1 NEGOTIATE byte count runs past the message
+	SMBNegDialectFormat     // dialect entry without the 0x02 buffer-format byte
+	SMBNegDialectUnterm     // dialect string without its NUL terminator
+	SMBNegTooManyDialects   // more dialects than any client offers
+	SMB2NegStructureSize    // SMB2 NEGOTIATE request StructureSize other than 36
+	SMB2NegDialectCountZero // SMB2 NEGOTIATE request offering no dialect
+	SMB2NegDialectsOverrun  // SMB2 NEGOTIATE dialect array runs past the message
+
+	// Application layer: DCE/RPC.
+	RPCBadVersion          // PDU version other than 5.0/5.1 (connection-oriented) or 4 (connectionless)
+	RPCFragLengthInvalid   // frag_length below the header or beyond the limit
+	RPCAuthLengthInvalid   // auth_length larger than the PDU body
+	RPCContextUnknown      // request on a presentation context never bound
+	RPCTooManyContexts     // bind offering more contexts than tracked
+	RPCFragJoinOverflow    // request fragments joining past the join limit
+	RPCNDRStringInvalid    // NDR string whose counts disagree with each other or the stub
+	RPCCLBodyLengthInvalid // connectionless body length disagrees with the datagram
+
+	// Application layer: NNTP.
+	NNTPLineTooLong // command line longer than RFC 3977's 512 octets
+
 	numAnomalies
 )
 
@@ -137,6 +163,29 @@ var anomalyNames = [numAnomalies]string{
 	IPv6FragInvalidLen:   "ipv6.frag_invalid_length",
 	StreamOverlap:        "stream.overlap",
 	StreamOverlapDiff:    "stream.overlap_different_data",
+
+	NBSSUnknownType:         "nbss.unknown_type",
+	NBSSLengthMismatch:      "nbss.length_mismatch",
+	SMBHeaderTruncated:      "smb.header_truncated",
+	SMBNegWordCount:         "smb.negotiate_word_count",
+	SMBNegByteCountOverrun:  "smb.negotiate_byte_count_overrun",
+	SMBNegDialectFormat:     "smb.negotiate_dialect_format",
+	SMBNegDialectUnterm:     "smb.negotiate_dialect_unterminated",
+	SMBNegTooManyDialects:   "smb.negotiate_too_many_dialects",
+	SMB2NegStructureSize:    "smb2.negotiate_structure_size",
+	SMB2NegDialectCountZero: "smb2.negotiate_dialect_count_zero",
+	SMB2NegDialectsOverrun:  "smb2.negotiate_dialects_overrun",
+
+	RPCBadVersion:          "dcerpc.bad_version",
+	RPCFragLengthInvalid:   "dcerpc.frag_length_invalid",
+	RPCAuthLengthInvalid:   "dcerpc.auth_length_invalid",
+	RPCContextUnknown:      "dcerpc.context_unknown",
+	RPCTooManyContexts:     "dcerpc.too_many_contexts",
+	RPCFragJoinOverflow:    "dcerpc.frag_join_overflow",
+	RPCNDRStringInvalid:    "dcerpc.ndr_string_invalid",
+	RPCCLBodyLengthInvalid: "dcerpc.cl_body_length_invalid",
+
+	NNTPLineTooLong: "nntp.line_too_long",
 }
 
 // String returns the anomaly's stable name.
