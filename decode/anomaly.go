@@ -205,3 +205,31 @@ func AnomalyByName(name string) (Anomaly, bool) {
 	}
 	return AnomalyNone, false
 }
+
+// Anomalies is the short, fixed list of anomalies an application-layer parser found in one
+// message; the application layer records them on the packet that completed the message.
+type Anomalies struct {
+	list [4]Anomaly
+	n    uint8
+}
+
+// Add appends a (beyond four, later ones are dropped: the first are the informative ones).
+func (as *Anomalies) Add(a Anomaly) {
+	if int(as.n) < len(as.list) {
+		as.list[as.n] = a
+		as.n++
+	}
+}
+
+// List returns the anomalies in the order found.
+func (as *Anomalies) List() []Anomaly { return as.list[:as.n] }
+
+// Has reports whether a was found.
+func (as *Anomalies) Has(a Anomaly) bool {
+	for _, x := range as.list[:as.n] {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
