@@ -1,121 +1,19 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/ids-sensor/ids/internal/testcorpus"
 )
 
-// sharedPcaps returns the files of the shared real-capture corpus. It skips
-// the test when the corpus is missing, except in CI, where a missing corpus
-// would hide regressions.
-func sharedPcaps(t testing.TB) []string {
-	t.Helper()
-	dir, files := findSharedPcaps()
-	if len(files) == 0 {
-		msg := "shared capture corpus not found (set IDS_SHARED_PCAPS, or put shared/pcaps beside the repository); looked in " + dir
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return files
-}
-
-// findSharedPcaps looks for the corpus in $IDS_SHARED_PCAPS, else in
-// shared/pcaps beside the repository root.
-func findSharedPcaps() (dir string, files []string) {
-	dir = os.Getenv("IDS_SHARED_PCAPS")
-	if dir == "" {
-		root := repoRoot()
-		if root == "" {
-			return "", nil
-		}
-		dir = filepath.Join(root, "..", "shared", "pcaps")
-	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		if e.Type().IsRegular() {
-			files = append(files, filepath.Join(dir, e.Name()))
-		}
-	}
-	return dir, files
-}
-
-// repoRoot walks up from the working directory to the directory holding
-// go.mod.
-func repoRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
-// refReader reads a file with gopacket's pcapgo, choosing the pcap or pcapng
-// reader by magic as we do. The link type is per packet for pcapng.
-type refReader interface {
-	next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error)
-}
-
-type refPcap struct{ r *pcapgo.Reader }
-
-func (p refPcap) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	data, ci, err := p.r.ReadPacketData()
-	return data, ci, p.r.LinkType(), err
-}
-
-type refNg struct{ r *pcapgo.NgReader }
-
-func (p refNg) next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	data, ci, err := p.r.ReadPacketData()
-	var lt layers.LinkType
-	if err == nil {
-		lt = ci.AncillaryData[0].(layers.LinkType)
-	}
-	return data, ci, lt, err
-}
-
-func openRef(raw []byte) (refReader, error) {
-	magic := raw
-	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, err
-		}
-		magic, _ = bufio.NewReader(zr).Peek(4)
-	}
-	if bytes.HasPrefix(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return nil, err
-		}
-		return refNg{r}, nil
-	}
-	r, err := pcapgo.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, err
-	}
-	return refPcap{r}, nil
-}
+// findSharedPcaps returns the shared real-capture corpus's directory and every regular file in
+// it, captures or not, without skipping (FuzzReader seeds from them).
+var findSharedPcaps = testcorpus.FindAll
 
 // TestAgainstPcapgo reads every file of the shared corpus with both readers:
 // same packets, same data and metadata, and a FormatError from us exactly
@@ -123,7 +21,7 @@ func openRef(raw []byte) (refReader, error) {
 // short, which both readers must notice at the same packet.
 func TestAgainstPcapgo(t *testing.T) {
 	var total, broken int
-	for _, path := range sharedPcaps(t) {
+	for _, path := range testcorpus.AllFiles(t) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			raw, err := os.ReadFile(path)
 			if err != nil {
@@ -152,37 +50,31 @@ func TestAgainstPcapgo(t *testing.T) {
 // whether both readers found the file broken, which it logs if verbose.
 func compareWithPcapgo(t *testing.T, raw []byte, f *File, ourErr error, verbose bool) (n int, failed bool) {
 	t.Helper()
-	ref, refErr := openRef(raw)
-	if refErr == nil && ourErr == nil {
-		wantFormat := "pcap"
-		if _, ok := ref.(refNg); ok {
-			wantFormat = "pcapng"
-		}
-		if f.Format() != wantFormat {
-			t.Fatalf("Format() = %q, pcapgo reads it as %s", f.Format(), wantFormat)
-		}
+	ref, refErr := testcorpus.NewReader(raw)
+	if refErr == nil && ourErr == nil && f.Format() != ref.Format() {
+		t.Fatalf("Format() = %q, pcapgo reads it as %s", f.Format(), ref.Format())
 	}
 	for refErr == nil && ourErr == nil {
 		var (
-			want, data []byte
-			ci         gopacket.CaptureInfo
-			lt         layers.LinkType
-			info       Info
+			want testcorpus.Record
+			data []byte
+			info Info
 		)
-		want, ci, lt, refErr = ref.next()
+		want, refErr = ref.Next()
 		data, info, ourErr = f.Next()
 		if refErr != nil || ourErr != nil {
 			break
 		}
 		n++
-		if !bytes.Equal(data, want) {
+		if !bytes.Equal(data, want.Data) {
 			t.Fatalf("packet %d: data differs", n)
 		}
+		ci := want.Info
 		ts := ci.Timestamp.UnixNano()
 		if ci.Timestamp.IsZero() {
 			ts = 0 // pcapgo's "no timestamp" (Simple Packet Blocks) is our 0
 		}
-		got := Info{Timestamp: ts, CapLen: ci.CaptureLength, WireLen: ci.Length, LinkType: lt, Interface: ci.InterfaceIndex}
+		got := Info{Timestamp: ts, CapLen: ci.CaptureLength, WireLen: ci.Length, LinkType: want.LinkType, Interface: ci.InterfaceIndex}
 		if info != got {
 			t.Fatalf("packet %d: got %+v, pcapgo %+v", n, info, got)
 		}

@@ -50,6 +50,7 @@ import (
 	"math/bits"
 
 	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/internal/hashindex"
 )
 
 // Config bounds a Defragmenter. A field that is zero or negative takes its DefaultConfig value.
@@ -136,10 +137,9 @@ type Defragmenter struct {
 	nfree     int
 	slots     []datagram
 	freeSlots []int32
-	index     []uint64 // open addressing: 0 empty, else hash<<32 | slot+1
-	mask      uint32
-	head      int32 // oldest datagram
-	tail      int32 // newest datagram
+	index     hashindex.Index // datagram.hash -> slot
+	head      int32           // oldest datagram
+	tail      int32           // newest datagram
 	seed      maphash.Seed
 	out       []byte
 	Stats     Stats
@@ -160,10 +160,6 @@ func New(cfg Config) *Defragmenter {
 	}
 	npages := cfg.MaxBytes >> pageShift
 	nslots := max(min(cfg.MaxDatagrams, npages), 1)
-	size := uint32(1)
-	for size < uint32(nslots)*2 { // load factor at most 1/2 keeps probes short
-		size <<= 1
-	}
 	d := &Defragmenter{
 		cfg:       cfg,
 		mem:       make([]byte, npages<<pageShift),
@@ -171,8 +167,7 @@ func New(cfg Config) *Defragmenter {
 		freePage:  noPage,
 		slots:     make([]datagram, nslots),
 		freeSlots: make([]int32, nslots),
-		index:     make([]uint64, size),
-		mask:      size - 1,
+		index:     hashindex.New(nslots),
 		head:      noSlot,
 		tail:      noSlot,
 		seed:      maphash.MakeSeed(), // keyed hashing: crafted addresses cannot force long probes
@@ -737,7 +732,7 @@ func (d *Defragmenter) newSlot(k *key, h uint32, now int64) int32 {
 		d.head = s
 	}
 	d.tail = s
-	d.insertIndex(h, s)
+	d.index.Insert(h, s)
 	d.Stats.InProgress++
 	return s
 }
@@ -774,58 +769,22 @@ func (d *Defragmenter) release(s int32) {
 	} else {
 		d.tail = dg.prev
 	}
-	d.removeIndex(dg.hash, s)
+	d.index.Remove(dg.hash, s)
 	*dg = datagram{}
 	d.freeSlots = append(d.freeSlots, s)
 	d.Stats.InProgress--
 }
 
+// find returns the slot of the datagram with key k and hash h, or noSlot.
 func (d *Defragmenter) find(k *key, h uint32) int32 {
-	for i := h & d.mask; ; i = (i + 1) & d.mask {
-		e := d.index[i]
-		if e == 0 {
+	c := d.index.Lookup(h)
+	for {
+		s, ok := c.Next()
+		if !ok {
 			return noSlot
 		}
-		if uint32(e>>32) == h {
-			if s := int32(uint32(e) - 1); d.slots[s].key == *k {
-				return s
-			}
-		}
-	}
-}
-
-func (d *Defragmenter) insertIndex(h uint32, s int32) {
-	i := h & d.mask
-	for d.index[i] != 0 {
-		i = (i + 1) & d.mask
-	}
-	d.index[i] = uint64(h)<<32 | uint64(s+1)
-}
-
-// removeIndex deletes s's entry and shifts later entries of the probe run back, so lookups
-// never meet tombstones.
-func (d *Defragmenter) removeIndex(h uint32, s int32) {
-	i := h & d.mask
-	want := uint64(h)<<32 | uint64(s+1)
-	for d.index[i] != want {
-		i = (i + 1) & d.mask
-	}
-	for {
-		d.index[i] = 0
-		j := i
-		for {
-			j = (j + 1) & d.mask
-			e := d.index[j]
-			if e == 0 {
-				return
-			}
-			home := uint32(e>>32) & d.mask
-			// e may move to i only if its home is not in (i, j] (cyclically).
-			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-				d.index[i] = e
-				i = j
-				break
-			}
+		if d.slots[s].key == *k {
+			return s
 		}
 	}
 }

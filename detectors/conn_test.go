@@ -69,6 +69,18 @@ func (c *conn) send(fromClient bool, flags string, n int) []byte {
 	return f
 }
 
+// sendBytes appends a data segment with this payload from one side and advances its sequence.
+func (c *conn) sendBytes(fromClient bool, payload []byte) []byte {
+	seq, ack, ttl := &c.sseq, c.cseq, c.sttl
+	if fromClient {
+		seq, ack, ttl = &c.cseq, c.sseq, c.cttl
+	}
+	f := c.raw(fromClient, "PA", *seq, ack, ttl, payload)
+	*seq += uint32(len(payload))
+	c.frames = append(c.frames, f)
+	return f
+}
+
 func (c *conn) handshake() *conn {
 	c.send(true, "S", 0)
 	c.send(false, "SA", 0)

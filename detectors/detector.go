@@ -33,6 +33,22 @@ type StreamDetector interface {
 	StreamGap(in *Input, dir int, n uint32, out *Emitter)
 }
 
+// NNTPDetector is a detector of NNTP client commands, fed by the application layer (app/).
+type NNTPDetector interface {
+	Detector
+	// InspectNNTP sees every client command line: each one that ended, and each still open
+	// line once it has grown past decode.NNTPMaxLine. in.P is the packet that carried its end.
+	InspectNNTP(in *Input, cmd *decode.NNTPCommand, out *Emitter)
+}
+
+// SMBDetector is a detector of SMB NEGOTIATE requests, fed by the application layer.
+type SMBDetector interface {
+	Detector
+	// InspectSMB sees each NEGOTIATE request (SMB1 or SMB2) a client sends, whole: msg is the
+	// NetBIOS session message that carried it, n its parse (spans index msg).
+	InspectSMB(in *Input, n *decode.SMBNegotiate, msg []byte, out *Emitter)
+}
+
 // Input is what a detector sees of one packet. Flow state is as it stood before this packet:
 // a RST is judged against the connection it claims to end, not the one it ended.
 type Input struct {
@@ -47,6 +63,7 @@ type Input struct {
 type Spec struct {
 	Schema   rules.Schema                   // what the rules file holds for it
 	Interest decode.Layer                   // Inspect runs for packets with any of these layers
+	App      bool                           // it inspects application messages (NNTPDetector...), not packets
 	New      func(*rules.Detector) Detector // builds it from validated settings
 }
 

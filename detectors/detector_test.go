@@ -125,11 +125,11 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("detector %s registered twice", s.Schema.Detector)
 		}
 		names[s.Schema.Detector] = true
-		if s.Interest == 0 || s.New == nil {
+		if (s.Interest == 0) == !s.App || s.New == nil {
 			t.Errorf("%s: no interest or constructor", s.Schema.Detector)
 		}
 	}
-	for _, want := range []string{"land", "icmp-pmtu", "ipv4-options", "tcp-rst-spoof", "icmp-conn-reset"} {
+	for _, want := range []string{"land", "icmp-pmtu", "ipv4-options", "tcp-rst-spoof", "icmp-conn-reset", "ip-frag", "nntp-xpat", "smb2-negotiate", "messenger-overflow"} {
 		if !names[want] {
 			t.Errorf("detector %s not registered", want)
 		}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 
 	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/app"
 	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/defrag"
@@ -27,6 +28,7 @@ type Engine struct {
 	consumer   streamConsumer
 	dets       []detectors.Instance
 	streamDets []detectors.StreamDetector
+	app        *app.Layer // nil when no detector reads application messages
 	in         detectors.Input
 	emit       detectors.Emitter
 	sink       alert.Sink
@@ -66,6 +68,10 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 	})
 	e.reasm = stream.New(stream.Config{Memcap: st.StreamMemcap, FlowCap: st.StreamFlowCap})
 	e.streamDets = streamDetectors(e.dets)
+	if l := app.New(e.flows.Max(), e.dets); l != nil {
+		e.app = l
+		e.streamDets = append(e.streamDets, l)
+	}
 	e.consumer.e = e
 	e.flows.OnEvict = e.releaseStreams
 	e.in = detectors.Input{P: &e.pkt, Flows: e.flows}

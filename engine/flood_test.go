@@ -156,7 +156,7 @@ func (c *streamCounter) StreamData(_ *detectors.Input, _ int, b []byte, _ *detec
 func withStreamReader(e *Engine) *streamCounter {
 	c := &streamCounter{}
 	e.dets = append(e.dets, detectors.Instance{Name: "stream-counter", Interest: decode.LayerTCP, Detector: c})
-	e.streamDets = streamDetectors(e.dets)
+	e.streamDets = append(e.streamDets, c)
 	return c
 }
 

@@ -43,6 +43,9 @@ func (e *Engine) reassemble(f *flow.Flow, dir int) {
 func (e *Engine) releaseStreams(f *flow.Flow) {
 	e.reasm.Release(&f.Stream[0])
 	e.reasm.Release(&f.Stream[1])
+	if e.app != nil {
+		e.app.Release(f)
+	}
 }
 
 // streamConsumer hands reassembled bytes to the stream detectors reading the flow.

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/internal/hashindex"
 	"github.com/ids-sensor/ids/stream"
 )
 
@@ -113,8 +114,7 @@ type Table struct {
 	cfg   Config
 	flows []Flow
 	free  []int32
-	index []uint64 // open addressing: 0 empty, else hash<<32 | slot+1
-	mask  uint32
+	index hashindex.Index // Flow.hash -> slot
 	lists [numStates]list
 	Stats Stats
 }
@@ -127,11 +127,7 @@ func New(cfg Config) *Table {
 	if cfg.Max < 1 {
 		cfg.Max = 1
 	}
-	size := uint32(1)
-	for size < uint32(cfg.Max)*2 { // load factor at most 1/2 keeps probes short
-		size <<= 1
-	}
-	t := &Table{cfg: cfg, flows: make([]Flow, cfg.Max), free: make([]int32, cfg.Max), index: make([]uint64, size), mask: size - 1}
+	t := &Table{cfg: cfg, flows: make([]Flow, cfg.Max), free: make([]int32, cfg.Max), index: hashindex.New(cfg.Max)}
 	for i := range t.free {
 		t.free[i] = int32(cfg.Max - 1 - i)
 	}
@@ -140,6 +136,9 @@ func New(cfg Config) *Table {
 	}
 	return t
 }
+
+// Max returns how many flows the table holds at most: the size of per-slot side tables.
+func (t *Table) Max() int { return len(t.flows) }
 
 // Config returns the table's limits.
 func (t *Table) Config() Config { return t.cfg }
@@ -220,7 +219,7 @@ func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created
 	f = &t.flows[slot]
 	*f = Flow{Key: k, First: p.TS, Last: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
 	f.ID = k.stableID(p.TS)
-	t.insertIndex(h, slot)
+	t.index.Insert(h, slot)
 	t.lists[StateNew].pushFront(t, slot)
 	t.Stats.Created++
 	t.Stats.Active++
@@ -238,6 +237,10 @@ func (t *Table) Find(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan
 	return nil, 0
 }
 
+// Slot is the flow's index in its table: stable while the flow lives, reused after it leaves.
+// Per-flow state kept outside the Flow (application parsers) is indexed by it.
+func (f *Flow) Slot() int { return int(f.slot) }
+
 func (f *Flow) dirOf(srcIsA bool) int {
 	if srcIsA == f.aIsClient {
 		return 0
@@ -245,58 +248,19 @@ func (f *Flow) dirOf(srcIsA bool) int {
 	return 1
 }
 
+// find returns the slot of the flow with key k and hash h, or -1.
 func (t *Table) find(k *Key, h uint32) int32 {
-	var probes uint64
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		e := t.index[i]
-		if e == 0 {
+	c := t.index.Lookup(h)
+	for {
+		slot, ok := c.Next()
+		if !ok {
 			return -1
 		}
-		probes++
-		if uint32(e>>32) == h {
-			slot := int32(uint32(e) - 1)
-			if t.flows[slot].Key == *k {
-				if probes > t.Stats.MaxProbe {
-					t.Stats.MaxProbe = probes
-				}
-				return slot
+		if t.flows[slot].Key == *k {
+			if probes := uint64(c.Probes()); probes > t.Stats.MaxProbe {
+				t.Stats.MaxProbe = probes
 			}
-		}
-	}
-}
-
-func (t *Table) insertIndex(h uint32, slot int32) {
-	i := h & t.mask
-	for t.index[i] != 0 {
-		i = (i + 1) & t.mask
-	}
-	t.index[i] = uint64(h)<<32 | uint64(slot+1)
-}
-
-// removeIndex deletes slot's entry and shifts later entries of the probe run back, so lookups
-// never need tombstones.
-func (t *Table) removeIndex(h uint32, slot int32) {
-	i := h & t.mask
-	want := uint64(h)<<32 | uint64(slot+1)
-	for t.index[i] != want {
-		i = (i + 1) & t.mask
-	}
-	for {
-		t.index[i] = 0
-		j := i
-		for {
-			j = (j + 1) & t.mask
-			e := t.index[j]
-			if e == 0 {
-				return
-			}
-			home := uint32(e>>32) & t.mask
-			// e may move to i only if its home is not in (i, j] (cyclically).
-			if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-				t.index[i] = e
-				i = j
-				break
-			}
+			return slot
 		}
 	}
 }
@@ -355,7 +319,7 @@ func (t *Table) evict(slot int32, reason int) {
 		t.OnEvict(f)
 	}
 	t.lists[f.State].remove(t, slot)
-	t.removeIndex(f.hash, slot)
+	t.index.Remove(f.hash, slot)
 	t.free = append(t.free, slot)
 	t.Stats.Evicted[reason]++
 	t.Stats.Active--

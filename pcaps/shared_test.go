@@ -2,13 +2,13 @@ package pcaps
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
 	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/internal/testcorpus"
 )
 
 // sharedIdeal is what ../shared/pcaps/SOURCES.md says an ideal engine reports for each real
@@ -26,29 +26,12 @@ var sharedIdeal = map[string]map[string]int{
 // one record was cut by the snap length (caplen 8 < len 46), which is a valid file.
 var sharedBroken = map[string]bool{}
 
-// sharedDir finds the shared real-capture corpus: $IDS_SHARED_PCAPS, or ../shared/pcaps beside
-// the repository.
-func sharedDir(t *testing.T) string {
-	dir := os.Getenv("IDS_SHARED_PCAPS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "pcaps")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared capture corpus missing at %s (CI must have it)", dir)
-		}
-		t.Skipf("shared capture corpus not found at %s; set IDS_SHARED_PCAPS", dir)
-	}
-	return dir
-}
-
 // TestSharedCaptures replays every real capture in ../shared/pcaps: no panic, a clean read
 // (except the known-damaged ones), and exactly the alerts SOURCES.md's ideal names.
 func TestSharedCaptures(t *testing.T) {
-	dir := sharedDir(t)
-	paths, _ := filepath.Glob(filepath.Join(dir, "*.pcap*"))
+	paths := testcorpus.Files(t)
 	if len(paths) < 80 {
-		t.Fatalf("only %d captures in %s", len(paths), dir)
+		t.Fatalf("only %d captures in %s", len(paths), filepath.Dir(paths[0]))
 	}
 	registered := map[string]bool{}
 	for _, s := range detectors.Specs() {

@@ -23,6 +23,8 @@ const (
 	detRST       = "tcp-rst-spoof"
 	detConnReset = "icmp-conn-reset"
 	detFrag      = "ip-frag"
+	detSMB2Neg   = "smb2-negotiate"
+	detNNTPXPAT  = "nntp-xpat"
 
 	sidLand          = 9200001 // TCP SYN with source address and port equal to the destination's
 	sidPMTUv4        = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
@@ -37,6 +39,9 @@ const (
 	sidFragOverlap   = 9200201 // fragments overlapping with different data
 	sidFragTooLarge  = 9200202 // fragments reassembling to more than 65535 bytes
 	sidFragTiny      = 9200203 // first fragment too short for the transport header
+	sidSMB2Neg       = 9200301 // SMB1 NEGOTIATE offering "SMB 2." with a non-zero Process ID High
+	sidSMB2Malformed = 9200302 // malformed SMB negotiate request
+	sidNNTPXPAT      = 9200501 // NNTP XPAT arguments longer than max_arg_len
 )
 
 // File header values, fixed so output never depends on the machine.

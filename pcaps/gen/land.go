@@ -82,13 +82,13 @@ func landFragmented() *capture {
 func landFragmented6() *capture {
 	c := newCapture("land/attack-fragmented-ipv6.pcap", layers.LinkTypeEthernet, eth{},
 		"a LAND SYN [2001:db8:1::16]:139 -> itself with 16 data bytes as two IPv6 fragments in order: TCP bytes 0-23 (the whole 20-byte header; M), then bytes 24-35",
-		"reassembled it is one LAND SYN: one land alert, raised once although its first fragment already shows the whole TCP header; nothing about the fragments is anomalous")
+		"reassembled it is one LAND SYN: one land alert, raised once although its first fragment already shows the whole TCP header; its data, sent to the NetBIOS port, is not NetBIOS framed (nbss.unknown_type)")
 	ap := addrPort("[2001:db8:1::16]:139")
 	a := ap.Addr()
 	seg := tcp{sport: ap.Port(), dport: ap.Port(), seq: 0xf1c, flags: flagSYN, win: 2048, data: filler(16, 'L')}.bytes(a, a)
 	dg := ip6{src: a, dst: a, nh: protoTCP, hlim: 255}.packet(seg)
 	c.send(fragment6(dg, 0xf1c, 0, seg[:24], true))
-	c.send(fragment6(dg, 0xf1c, 24, seg[24:], false), landAlert(ap))
+	c.send(fragment6(dg, 0xf1c, 24, seg[24:], false), landAlert(ap), anomaly("nbss.unknown_type"))
 	return c
 }
 

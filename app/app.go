@@ -1,0 +1,149 @@
+// Package app runs the application-layer parsers (decode/nntp.go, decode/smb.go,
+// decode/dcerpc.go) over the reassembled byte streams of the connections that carry those
+// protocols, and hands what they find to the detectors that inspect application messages.
+//
+// The engine offers it every TCP connection once (WantStream); it takes those on the protocols'
+// ports and keeps each one's parser state in tables indexed by flow slot, preallocated for the
+// flow table's size: nothing is allocated per packet or per connection.
+package app
+
+import (
+	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/flow"
+)
+
+// Proto is the application protocol the layer parses on a flow.
+type Proto uint8
+
+const (
+	ProtoNone Proto = iota
+	ProtoNNTP
+	ProtoSMB
+	protoCount
+)
+
+// Ports on which each protocol is parsed (server side).
+const (
+	portNNTP    = 119
+	portNetBIOS = 139 // NetBIOS session service
+	portSMB     = 445 // SMB direct hosting
+)
+
+// smbBuffers is how many SMB messages can be assembled from pieces at once.
+const smbBuffers = 64
+
+// Layer is the application layer of one engine (one worker).
+type Layer struct {
+	proto  []Proto            // by flow slot
+	nntp   []decode.NNTPLines // by flow slot: the client direction's command lines
+	smb    []smbState         // by flow slot: the client direction's framing
+	pool   pool               // SMB messages assembled from pieces
+	smbNeg decode.SMBNegotiate
+	nntpD  []detectors.NNTPDetector
+	smbD   []detectors.SMBDetector
+	Stats  Stats
+}
+
+// Stats counts what the application layer did.
+type Stats struct {
+	Flows       [protoCount]uint64 // connections parsed, by protocol
+	Gaps        uint64             // stream gaps that made a parser resynchronise
+	BufferDrops uint64             // messages not assembled because every buffer was lent
+}
+
+// New builds the layer for a flow table of maxFlows entries, dispatching to the detectors in
+// dets that inspect application messages. It returns nil when no detector needs it.
+func New(maxFlows int, dets []detectors.Instance) *Layer {
+	l := &Layer{}
+	for _, d := range dets {
+		if nd, ok := d.Detector.(detectors.NNTPDetector); ok {
+			l.nntpD = append(l.nntpD, nd)
+		}
+		if sd, ok := d.Detector.(detectors.SMBDetector); ok {
+			l.smbD = append(l.smbD, sd)
+		}
+	}
+	if len(l.nntpD) == 0 && len(l.smbD) == 0 {
+		return nil
+	}
+	l.proto = make([]Proto, maxFlows)
+	if len(l.nntpD) > 0 {
+		l.nntp = make([]decode.NNTPLines, maxFlows)
+	}
+	if len(l.smbD) > 0 {
+		l.smb = make([]smbState, maxFlows)
+		l.pool = newPool(smbBuffers, smbMaxMessage)
+	}
+	return l
+}
+
+// Inspect is not used: the layer reads streams, not packets.
+func (l *Layer) Inspect(*detectors.Input, *detectors.Emitter) {}
+
+// WantStream picks the protocol a new TCP connection carries, by its server port, and resets
+// that protocol's state for the flow's slot.
+func (l *Layer) WantStream(in *detectors.Input) bool {
+	f := in.Flow
+	slot := f.Slot()
+	server := in.P.DstPort // the initiator's first packet: the destination is the server
+	if in.Dir == 1 {
+		server = in.P.SrcPort
+	}
+	p := ProtoNone
+	switch {
+	case server == portNNTP && len(l.nntpD) > 0:
+		p = ProtoNNTP
+		l.nntp[slot] = decode.NNTPLines{} // a new connection: its first byte starts a line
+	case (server == portNetBIOS || server == portSMB) && len(l.smbD) > 0:
+		p = ProtoSMB
+		l.smbRelease(&l.smb[slot])
+		l.smb[slot].reset(server == portSMB)
+	}
+	l.proto[slot] = p
+	if p != ProtoNone {
+		l.Stats.Flows[p]++
+	}
+	return p != ProtoNone
+}
+
+// StreamData parses the next bytes of direction dir of in.Flow.
+func (l *Layer) StreamData(in *detectors.Input, dir int, b []byte, out *detectors.Emitter) {
+	slot := in.Flow.Slot()
+	switch l.proto[slot] {
+	case ProtoNNTP:
+		if dir == 0 {
+			l.nntpData(in, &l.nntp[slot], b, out)
+		}
+	case ProtoSMB:
+		if dir == 0 {
+			l.smbData(in, &l.smb[slot], b, out)
+		}
+	}
+}
+
+// StreamGap makes the flow's parser resynchronise after lost bytes.
+func (l *Layer) StreamGap(in *detectors.Input, dir int, n uint32, out *detectors.Emitter) {
+	slot := in.Flow.Slot()
+	l.Stats.Gaps++
+	switch l.proto[slot] {
+	case ProtoNNTP:
+		if dir == 0 {
+			l.nntp[slot].Reset()
+		}
+	case ProtoSMB:
+		if dir == 0 { // the framing is lost: stop rather than misread lengths
+			l.smbRelease(&l.smb[slot])
+			l.smb[slot].dead = true
+		}
+	}
+}
+
+// Release frees what a flow leaving the table holds.
+func (l *Layer) Release(f *flow.Flow) {
+	slot := f.Slot()
+	if l.proto[slot] == ProtoSMB {
+		l.smbRelease(&l.smb[slot])
+	}
+	l.proto[slot] = ProtoNone
+}
