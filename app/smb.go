@@ -24,17 +24,17 @@ type smbState struct {
 	msgs   uint16 // session messages begun
 	need   int    // bytes of the current message still to come
 	msgLen int    // its length
-	buf    int32  // pool buffer holding the message so far, -1 none
+	buf    int32  // pool buffer holding the message so far, plus 1; 0 when none (the zero value)
 	have   int    // bytes held in buf
 }
 
-func (st *smbState) reset(direct bool) { *st = smbState{direct: direct, buf: -1} }
+func (st *smbState) reset(direct bool) { *st = smbState{direct: direct} }
 
 // release returns a buffer the connection holds.
 func (l *Layer) smbRelease(st *smbState) {
-	if st.buf >= 0 {
-		l.pool.put(st.buf)
-		st.buf = -1
+	if st.buf > 0 {
+		l.pool.put(st.buf - 1)
+		st.buf = 0
 	}
 }
 
@@ -60,15 +60,15 @@ func (l *Layer) smbData(in *detectors.Input, st *smbState, b []byte, out *detect
 		if st.typ != decode.NBSSMessage || st.msgs > smbParsedMessages {
 			continue
 		}
-		if st.buf < 0 && st.need == 0 && len(chunk) == st.msgLen {
+		if st.buf == 0 && st.need == 0 && len(chunk) == st.msgLen {
 			l.smbMessage(in, chunk, out) // the whole message in one piece: parse it in place
 			continue
 		}
 		l.smbHold(st, chunk)
-		if st.need == 0 && st.buf >= 0 {
-			l.smbMessage(in, l.pool.bytes(st.buf)[:st.have], out)
-			l.pool.put(st.buf)
-			st.buf, st.have = -1, 0
+		if st.need == 0 && st.buf > 0 {
+			l.smbMessage(in, l.pool.bytes(st.buf - 1)[:st.have], out)
+			l.smbRelease(st)
+			st.have = 0
 		}
 	}
 }
@@ -95,17 +95,19 @@ func (l *Layer) smbHeader(in *detectors.Input, st *smbState) bool {
 // smbHold copies part of a message into a pool buffer, up to smbMaxMessage bytes; a message
 // without a buffer (pool exhausted) is skipped and counted.
 func (l *Layer) smbHold(st *smbState, chunk []byte) {
-	if st.buf < 0 {
+	if st.buf == 0 {
 		if st.have != 0 {
 			return // no buffer since the message began: already counted
 		}
-		if st.buf = l.pool.get(); st.buf < 0 {
+		i := l.pool.get()
+		if i < 0 {
 			l.Stats.BufferDrops++
 			st.have = -1 // marks the message as dropped until it ends
 			return
 		}
+		st.buf = i + 1
 	}
-	dst := l.pool.bytes(st.buf)
+	dst := l.pool.bytes(st.buf - 1)
 	st.have += copy(dst[st.have:], chunk) // past smbMaxMessage the rest is not kept
 }
 
