@@ -13,8 +13,9 @@
 // concurrent use.
 package hashindex
 
-// Index is the table of entries. It is a slice, so copies of an Index share its table. The zero
-// Index is not usable; make one with New.
+// Index is the table of entries. It is a plain slice, so that a caller's tests can range over
+// the entries (to see that none is left behind, say), and copies of an Index share its table.
+// The zero Index is not usable; make one with New.
 type Index []uint64
 
 // New returns an index for up to slots entries at once (at least 1): a table of the smallest
@@ -31,7 +32,7 @@ func New(slots int) Index {
 func (x *Index) mask() uint32 { return uint32(len(*x) - 1) }
 
 // Insert files slot under hash h. slot must be non-negative and not filed already, and the
-// index must hold fewer entries than New was given slots.
+// index holds at most as many entries as New was given slots.
 func (x *Index) Insert(h uint32, slot int32) {
 	t, mask := *x, x.mask()
 	i := h & mask
