@@ -3,7 +3,8 @@
 // protocols, and hands what they find to the detectors that inspect application messages.
 //
 // The engine offers it every TCP connection once (WantStream); it takes those on the protocols'
-// ports and keeps each one's parser state in tables indexed by flow slot, preallocated for the
+// ports (and, when a DCE/RPC detector is enabled, every other one until its client's first bytes
+// show whether it carries DCE/RPC) and keeps each one's parser state in tables indexed by flow slot, preallocated for the
 // flow table's size: nothing is allocated per packet or per connection.
 package app
 
@@ -20,6 +21,7 @@ const (
 	ProtoNone Proto = iota
 	ProtoNNTP
 	ProtoSMB
+	ProtoRPC // DCE/RPC, connection-oriented
 	protoCount
 )
 
@@ -42,7 +44,18 @@ type Layer struct {
 	smbNeg decode.SMBNegotiate
 	nntpD  []detectors.NNTPDetector
 	smbD   []detectors.SMBDetector
-	Stats  Stats
+
+	rpc        []rpcState    // by flow slot: the client direction's DCE/RPC framing
+	rpcPool    pool          // PDUs assembled from pieces, requests joined from fragments
+	rpcCtx     []rpcCtxTable // presentation context tables, lent to connections
+	rpcFreeCtx []int32
+	rpcHdr     decode.RPCHeader
+	rpcBind    decode.RPCBindPDU
+	rpcReq     decode.RPCRequestPDU
+	rpcCall    detectors.RPCCall
+	rpcD       []detectors.RPCDetector
+
+	Stats Stats
 }
 
 // Stats counts what the application layer did.
@@ -63,8 +76,11 @@ func New(maxFlows int, dets []detectors.Instance) *Layer {
 		if sd, ok := d.Detector.(detectors.SMBDetector); ok {
 			l.smbD = append(l.smbD, sd)
 		}
+		if rd, ok := d.Detector.(detectors.RPCDetector); ok {
+			l.rpcD = append(l.rpcD, rd)
+		}
 	}
-	if len(l.nntpD) == 0 && len(l.smbD) == 0 {
+	if len(l.nntpD) == 0 && len(l.smbD) == 0 && len(l.rpcD) == 0 {
 		return nil
 	}
 	l.proto = make([]Proto, maxFlows)
@@ -73,7 +89,22 @@ func New(maxFlows int, dets []detectors.Instance) *Layer {
 	}
 	if len(l.smbD) > 0 {
 		l.smb = make([]smbState, maxFlows)
+		for i := range l.smb {
+			l.smb[i].buf = -1 // holds no buffer (WantStream releases before reset)
+		}
 		l.pool = newPool(smbBuffers, smbMaxMessage)
+	}
+	if len(l.rpcD) > 0 {
+		l.rpc = make([]rpcState, maxFlows)
+		for i := range l.rpc {
+			l.rpc[i].reset(false) // holds no buffer or table (WantStream releases before reset)
+		}
+		l.rpcPool = newPool(rpcBuffers, rpcBufSize)
+		l.rpcCtx = make([]rpcCtxTable, rpcCtxPools)
+		l.rpcFreeCtx = make([]int32, rpcCtxPools)
+		for i := range l.rpcFreeCtx {
+			l.rpcFreeCtx[i] = int32(rpcCtxPools - 1 - i)
+		}
 	}
 	return l
 }
@@ -99,9 +130,15 @@ func (l *Layer) WantStream(in *detectors.Input) bool {
 		p = ProtoSMB
 		l.smbRelease(&l.smb[slot])
 		l.smb[slot].reset(server == portSMB)
+	case len(l.rpcD) > 0:
+		// DCE/RPC on its ports, and on any other whose client starts like it (decided at the
+		// first client header; a connection that does not is dropped then).
+		p = ProtoRPC
+		l.rpcRelease(&l.rpc[slot])
+		l.rpc[slot].reset(server != portEPM && server != portRPCHTTP)
 	}
 	l.proto[slot] = p
-	if p != ProtoNone {
+	if p != ProtoNone && p != ProtoRPC { // DCE/RPC counts at its first header (rpcHeader)
 		l.Stats.Flows[p]++
 	}
 	return p != ProtoNone
@@ -118,6 +155,17 @@ func (l *Layer) StreamData(in *detectors.Input, dir int, b []byte, out *detector
 	case ProtoSMB:
 		if dir == 0 {
 			l.smbData(in, &l.smb[slot], b, out)
+			in.StreamDone = l.smb[slot].dead
+		}
+	case ProtoRPC:
+		st := &l.rpc[slot]
+		if dir != 0 || st.dead {
+			return
+		}
+		l.rpcData(in, st, b, out)
+		if st.dead {
+			l.rpcRelease(st)
+			in.StreamDone = true // not DCE/RPC after all, or its framing is lost
 		}
 	}
 }
@@ -135,6 +183,12 @@ func (l *Layer) StreamGap(in *detectors.Input, dir int, n uint32, out *detectors
 		if dir == 0 { // the framing is lost: stop rather than misread lengths
 			l.smbRelease(&l.smb[slot])
 			l.smb[slot].dead = true
+			in.StreamDone = true
+		}
+	case ProtoRPC:
+		if dir == 0 && !l.rpc[slot].dead {
+			l.rpcGap(&l.rpc[slot], n)
+			in.StreamDone = l.rpc[slot].dead
 		}
 	}
 }
@@ -144,6 +198,9 @@ func (l *Layer) Release(f *flow.Flow) {
 	slot := f.Slot()
 	if l.proto[slot] == ProtoSMB {
 		l.smbRelease(&l.smb[slot])
+	}
+	if l.proto[slot] == ProtoRPC {
+		l.rpcRelease(&l.rpc[slot])
 	}
 	l.proto[slot] = ProtoNone
 }

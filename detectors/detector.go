@@ -49,6 +49,26 @@ type SMBDetector interface {
 	InspectSMB(in *Input, n *decode.SMBNegotiate, msg []byte, out *Emitter)
 }
 
+// RPCDetector inspects DCE/RPC requests, whole (fragments joined), fed by the application layer.
+type RPCDetector interface {
+	Detector
+	// InspectRPC sees each request a client sends over a connection-oriented DCE/RPC stream,
+	// once its last fragment has arrived. in.P is the packet that carried its end.
+	InspectRPC(in *Input, call *RPCCall, out *Emitter)
+}
+
+// RPCCall is one DCE/RPC request as the application layer assembled it.
+type RPCCall struct {
+	Iface          decode.UUID // from the bound context (or the CL header)
+	Major, Minor   uint16      // interface version
+	Opnum          uint16
+	Stub           []byte // joined stub, valid during the call
+	Little         bool   // integers in the stub are little-endian
+	Frags          int    // fragments joined
+	Truncated      bool   // the join stopped at its cap: the stub lacks the request's end
+	Connectionless bool
+}
+
 // Input is what a detector sees of one packet. Flow state is as it stood before this packet:
 // a RST is judged against the connection it claims to end, not the one it ended.
 type Input struct {
@@ -57,6 +77,11 @@ type Input struct {
 	Dir   int         // direction of P in Flow: 0 from the initiator
 	Flows *flow.Table // every tracked flow, for the connections ICMP errors name
 	Num   uint64      // 1-based packet number in the run (EVE pcap_cnt)
+
+	// StreamDone is set by a stream detector, during StreamData or StreamGap, that wants no
+	// more of this connection's bytes (not its protocol after all, or its framing is lost): the
+	// engine stops reassembling it for that detector.
+	StreamDone bool
 }
 
 // Spec registers a detector.

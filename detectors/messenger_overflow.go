@@ -11,7 +11,8 @@ import (
 // broadcast, any port: the exploits sprayed UDP 135 and the ephemeral ports Messenger also
 // listens on): a string longer than the rules' limit (primary), or NDR counts that disagree
 // with each other or with the PDU (malformed). Fragmented requests are judged on their first
-// fragment's counts. The connection-oriented path (TCP) comes with the DCE/RPC stream parser.
+// fragment's counts. Over TCP (RPCDetector) the application layer frames the connection-oriented
+// PDUs and joins a request's fragments; the same judgement applies to the whole stub.
 type messengerOverflow struct {
 	sig, malformed   *rules.Signature
 	maxName, maxText uint32
@@ -55,10 +56,30 @@ func (d *messengerOverflow) Inspect(in *Input, out *Emitter) {
 	if !decode.ParseRPCCL(b, h, &as) || h.Iface != MessengerIface || h.Opnum != 0 || h.FragNum != 0 {
 		return
 	}
-	fragmented := h.Flags1&decode.RPCCLFrag != 0
+	for _, a := range as.List() {
+		in.P.Record(a)
+	}
+	frag := h.Flags1&decode.RPCCLFrag != 0
+	d.judge(in, h.Body, h.Little, frag, frag, out)
+}
+
+// InspectRPC judges NetrSendMessage requests over connection-oriented DCE/RPC (TCP), their
+// fragments joined by the application layer.
+func (d *messengerOverflow) InspectRPC(in *Input, call *RPCCall, out *Emitter) {
+	if call.Iface != MessengerIface || call.Opnum != 0 {
+		return
+	}
+	d.judge(in, call.Stub, call.Little, call.Truncated, call.Frags > 1, out)
+}
+
+// judge walks NetrSendMessage's three [string] arguments in stub. partial says the stub may
+// lack the request's end (a first fragment, a join cut at its cap): counts running past it are
+// then expected, not malformed. fragmented is reported as evidence.
+func (d *messengerOverflow) judge(in *Input, stub []byte, little, partial, fragmented bool, out *Emitter) {
+	var as decode.Anomalies
 	off, worst, over := 0, -1, false
 	for i := range d.strs {
-		if !decode.ParseNDRString(h.Body, off, h.Little, 1, &d.strs[i], &as) {
+		if !decode.ParseNDRString(stub, off, little, 1, &d.strs[i], &as) {
 			break
 		}
 		off = d.strs[i].End
@@ -75,7 +96,7 @@ func (d *messengerOverflow) Inspect(in *Input, out *Emitter) {
 	}
 	sig := d.sig
 	if !over {
-		if fragmented || !as.Has(decode.RPCNDRStringInvalid) {
+		if partial || !as.Has(decode.RPCNDRStringInvalid) {
 			return // a later fragment holds the rest: counts past this one are expected
 		}
 		sig, worst = d.malformed, 0
@@ -87,13 +108,13 @@ func (d *messengerOverflow) Inspect(in *Input, out *Emitter) {
 	e := &a.Evidence
 	e.Reset("dcerpc")
 	e.Str("interface", "msgsvc")
-	e.Uint("opnum", uint64(h.Opnum))
+	e.Uint("opnum", 0)
 	e.Str("argument", messengerArgs[worst])
 	s := &d.strs[worst]
 	e.Uint("max_count", uint64(s.MaxCount))
 	e.Uint("offset", uint64(s.Offset))
 	e.Uint("actual_count", uint64(s.ActualCount))
-	e.Uint("stub_len", uint64(len(h.Body)))
+	e.Uint("stub_len", uint64(len(stub)))
 	e.Bool("fragmented", fragmented)
 	out.Emit(a)
 }

@@ -7,6 +7,11 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/capture"
+	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/engine"
 )
 
 // ndrStr is an NDR conformant varying string of 1-byte characters (C706 14.3.4.2), NUL
@@ -84,6 +89,118 @@ func TestMessengerOverflow(t *testing.T) {
 			for k, v := range tc.check {
 				if got[0].evidence[k] != v {
 					t.Errorf("evidence %s = %v, want %v (%v)", k, got[0].evidence[k], v, got[0].evidence)
+				}
+			}
+		})
+	}
+}
+
+// coPDU is a connection-oriented DCE/RPC PDU (C706 12.6.3.1), little-endian, around body.
+func coPDU(ptype, flags uint8, callID uint32, body []byte) []byte {
+	h := []byte{5, 0, ptype, flags, 0x10, 0, 0, 0}
+	h = binary.LittleEndian.AppendUint16(h, uint16(16+len(body)))
+	h = binary.LittleEndian.AppendUint16(h, 0)
+	h = binary.LittleEndian.AppendUint32(h, callID)
+	return append(h, body...)
+}
+
+// coBindMessenger binds context 0 to the Messenger interface 1.0 with the NDR transfer syntax.
+func coBindMessenger() []byte {
+	b := binary.LittleEndian.AppendUint16(nil, 5840)
+	b = binary.LittleEndian.AppendUint16(b, 5840)
+	b = binary.LittleEndian.AppendUint32(b, 0)
+	b = append(b, 1, 0, 0, 0) // one context
+	b = append(b, 0, 0, 1, 0) // context id 0, one transfer syntax
+	b = append(b, 0xf8, 0x91, 0x7b, 0x5a, 0x00, 0xff, 0xd0, 0x11, 0xa9, 0xb2, 0x00, 0xc0, 0x4f, 0xb6, 0xe6, 0xfc)
+	b = binary.LittleEndian.AppendUint32(b, 1)
+	b = append(b, 0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60)
+	b = binary.LittleEndian.AppendUint32(b, 2)
+	return coPDU(11, 3, 1, b)
+}
+
+// coRequests is a request for opnum 0 on context ctx, its stub split into n fragments.
+func coRequests(ctx uint16, stub []byte, n int) []byte {
+	var out []byte
+	size := (len(stub) + n - 1) / n
+	for i := 0; i < n; i++ {
+		part := stub[min(i*size, len(stub)):min((i+1)*size, len(stub))]
+		var flags uint8
+		if i == 0 {
+			flags |= 1
+		}
+		if i == n-1 {
+			flags |= 2
+		}
+		b := binary.LittleEndian.AppendUint32(nil, uint32(len(stub)))
+		b = binary.LittleEndian.AppendUint16(b, ctx)
+		b = binary.LittleEndian.AppendUint16(b, 0)
+		out = append(out, coPDU(0, flags, 2, append(b, part...))...)
+	}
+	return out
+}
+
+// runStats is run, also returning the engine's anomaly counts.
+func runStats(t *testing.T, frames ...[]byte) ([]uint32, [decode.NumAnomalies]uint64) {
+	t.Helper()
+	var sids []uint32
+	e := engine.New(testRules(t), sinkFunc(func(a *alert.Alert) error {
+		sids = append(sids, a.Sig.SID)
+		return nil
+	}))
+	for i, fr := range frames {
+		e.Process(fr, capture.Info{Timestamp: int64(i) * 1e6, LinkType: layers.LinkTypeEthernet, CapLen: len(fr), WireLen: len(fr)})
+	}
+	if e.Stats.Panics > 0 {
+		t.Fatal(e.Stats.FirstPanic)
+	}
+	return sids, e.Stats.Anomalies
+}
+
+func TestMessengerOverflowTCP(t *testing.T) {
+	msg := func(from, to, text string) []byte {
+		return append(append(ndrStr(from, 0, 0), ndrStr(to, 0, 0)...), ndrStr(text, 0, 0)...)
+	}
+	long := msg("ALERT", "WS1", strings.Repeat("A", 1300))
+	split := func(b []byte, n int) [][]byte {
+		var out [][]byte
+		for len(b) > n {
+			out, b = append(out, b[:n]), b[n:]
+		}
+		return append(out, b)
+	}
+	cases := []struct {
+		name    string
+		port    uint16
+		chunks  [][]byte
+		want    []uint32
+		stubLen uint64
+		anomaly decode.Anomaly
+	}{
+		{"long_text", 135, [][]byte{coBindMessenger(), coRequests(0, long, 1)}, []uint32{9200401}, uint64(len(long)), 0},
+		{"long_text_three_fragments", 135, [][]byte{coBindMessenger(), coRequests(0, long, 3)}, []uint32{9200401}, uint64(len(long)), 0},
+		{"long_text_one_byte_segments", 135, split(append(coBindMessenger(), coRequests(0, long, 3)...), 1), []uint32{9200401}, uint64(len(long)), 0},
+		{"long_text_other_port", 1025, [][]byte{coBindMessenger(), coRequests(0, long, 2)}, []uint32{9200401}, uint64(len(long)), 0},
+		{"short_message", 135, [][]byte{coBindMessenger(), coRequests(0, msg("ADMIN", "WS1", "backup finished"), 1)}, nil, 0, 0},
+		{"unbound_context", 135, [][]byte{coBindMessenger(), coRequests(3, long, 1)}, nil, 0, decode.RPCContextUnknown},
+		{"no_bind", 135, [][]byte{coRequests(0, long, 1)}, nil, 0, decode.RPCContextUnknown},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newConn(t, "192.0.2.66", "198.51.100.9", 1030, tc.port, false).handshake()
+			for _, ch := range tc.chunks {
+				c.sendBytes(true, ch)
+			}
+			sids, anomalies := runStats(t, c.frames...)
+			if !reflect.DeepEqual(sids, tc.want) {
+				t.Fatalf("alerts %v, want %v", sids, tc.want)
+			}
+			if tc.anomaly != 0 && anomalies[tc.anomaly] != 1 {
+				t.Errorf("anomaly %v counted %d times, want 1", tc.anomaly, anomalies[tc.anomaly])
+			}
+			if tc.stubLen != 0 {
+				got := run(t, testRules(t), c.frames...)
+				if got[0].evidence["stub_len"] != tc.stubLen || got[0].evidence["argument"] != "text" {
+					t.Errorf("evidence %v, want stub_len %d", got[0].evidence, tc.stubLen)
 				}
 			}
 		})

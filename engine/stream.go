@@ -37,6 +37,9 @@ func (e *Engine) reassemble(f *flow.Flow, dir int) {
 	if p.TCP.Flags&decode.TCPAck != 0 {
 		e.reasm.Ack(&f.Stream[1-dir], 1-dir, p.TCP.Ack, c)
 	}
+	if f.StreamFor == streamDecided { // no reader left: stop reassembling, free what is held
+		e.releaseStreams(f)
+	}
 }
 
 // releaseStreams frees what a flow's reassembly holds when the flow leaves the table.
@@ -56,18 +59,32 @@ type streamConsumer struct {
 }
 
 func (c *streamConsumer) Data(dir int, b []byte) {
+	in := &c.e.in
 	for i, sd := range c.e.streamDets {
 		if c.mask&(1<<i) != 0 {
-			sd.StreamData(&c.e.in, dir, b, &c.e.emit)
+			in.StreamDone = false
+			sd.StreamData(in, dir, b, &c.e.emit)
+			c.done(i)
 		}
 	}
 }
 
 func (c *streamConsumer) Gap(dir int, n uint32) {
+	in := &c.e.in
 	for i, sd := range c.e.streamDets {
 		if c.mask&(1<<i) != 0 {
-			sd.StreamGap(&c.e.in, dir, n, &c.e.emit)
+			in.StreamDone = false
+			sd.StreamGap(in, dir, n, &c.e.emit)
+			c.done(i)
 		}
+	}
+}
+
+// done drops stream detector i from the flow when it said it has had enough.
+func (c *streamConsumer) done(i int) {
+	if c.e.in.StreamDone {
+		c.mask &^= 1 << i
+		c.f.StreamFor &^= 1 << i
 	}
 }
 
