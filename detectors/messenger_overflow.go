@@ -76,30 +76,36 @@ func (d *messengerOverflow) InspectRPC(in *Input, call *RPCCall, out *Emitter) {
 // lack the request's end (a first fragment, a join cut at its cap): counts running past it are
 // then expected, not malformed. fragmented is reported as evidence.
 func (d *messengerOverflow) judge(in *Input, stub []byte, little, partial, fragmented bool, out *Emitter) {
-	var as decode.Anomalies
-	off, worst, over := 0, -1, false
+	off, worst, over, bad := 0, -1, false, -1
 	for i := range d.strs {
-		if !decode.ParseNDRString(stub, off, little, 1, &d.strs[i], &as) {
+		s := &d.strs[i]
+		if !decode.ParseNDRString(stub, off, little, 1, s, nil) { // judged below, per string
 			break
 		}
-		off = d.strs[i].End
+		off = s.End
 		limit := d.maxName
 		if i == 2 {
 			limit = d.maxText
 		}
-		if n := max(d.strs[i].ActualCount, d.strs[i].MaxCount); n > limit && !over {
+		if n := max(s.ActualCount, s.MaxCount); n > limit && !over {
 			worst, over = i, true
 		}
+		if bad < 0 && uint64(s.Offset)+uint64(s.ActualCount) > uint64(s.MaxCount) {
+			bad = i // counts that disagree with each other: malformed even in a partial stub
+		}
+		if bad < 0 && !partial && len(s.Data) < int(s.ActualCount) {
+			bad = i // data past the end of a whole stub
+		}
 	}
-	for _, a := range as.List() {
-		in.P.Record(a)
+	if bad >= 0 {
+		in.P.Record(decode.RPCNDRStringInvalid) // a string cut by the end of a partial stub is not
 	}
 	sig := d.sig
 	if !over {
-		if partial || !as.Has(decode.RPCNDRStringInvalid) {
-			return // a later fragment holds the rest: counts past this one are expected
+		if bad < 0 {
+			return
 		}
-		sig, worst = d.malformed, 0
+		sig, worst = d.malformed, bad
 	}
 	if !sig.Enabled {
 		return
