@@ -89,16 +89,10 @@ func New(maxFlows int, dets []detectors.Instance) *Layer {
 	}
 	if len(l.smbD) > 0 {
 		l.smb = make([]smbState, maxFlows)
-		for i := range l.smb {
-			l.smb[i].buf = -1 // holds no buffer (WantStream releases before reset)
-		}
 		l.pool = newPool(smbBuffers, smbMaxMessage)
 	}
 	if len(l.rpcD) > 0 {
-		l.rpc = make([]rpcState, maxFlows)
-		for i := range l.rpc {
-			l.rpc[i].reset(false) // holds no buffer or table (WantStream releases before reset)
-		}
+		l.rpc = make([]rpcState, maxFlows) // slots are reset by WantStream before use
 		l.rpcPool = newPool(rpcBuffers, rpcBufSize)
 		l.rpcCtx = make([]rpcCtxTable, rpcCtxPools)
 		l.rpcFreeCtx = make([]int32, rpcCtxPools)
@@ -113,7 +107,9 @@ func New(maxFlows int, dets []detectors.Instance) *Layer {
 func (l *Layer) Inspect(*detectors.Input, *detectors.Emitter) {}
 
 // WantStream picks the protocol a new TCP connection carries, by its server port, and resets
-// that protocol's state for the flow's slot.
+// that protocol's state for the flow's slot. Whatever the slot's previous flow held was freed by
+// Release when that flow left (the engine calls it for every flow leaving the table or starting
+// over), so slots need no initialisation: the tables stay untouched until used.
 func (l *Layer) WantStream(in *detectors.Input) bool {
 	f := in.Flow
 	slot := f.Slot()
@@ -128,13 +124,11 @@ func (l *Layer) WantStream(in *detectors.Input) bool {
 		l.nntp[slot] = decode.NNTPLines{} // a new connection: its first byte starts a line
 	case (server == portNetBIOS || server == portSMB) && len(l.smbD) > 0:
 		p = ProtoSMB
-		l.smbRelease(&l.smb[slot])
 		l.smb[slot].reset(server == portSMB)
 	case len(l.rpcD) > 0:
 		// DCE/RPC on its ports, and on any other whose client starts like it (decided at the
 		// first client header; a connection that does not is dropped then).
 		p = ProtoRPC
-		l.rpcRelease(&l.rpc[slot])
 		l.rpc[slot].reset(server != portEPM && server != portRPCHTTP)
 	}
 	l.proto[slot] = p
