@@ -86,6 +86,9 @@ func (e *Engine) Flows() *flow.Table { return e.flows }
 // Defrag returns the engine's IP defragmenter (for its counters).
 func (e *Engine) Defrag() *defrag.Defragmenter { return e.defrag }
 
+// App returns the engine's application layer (for its counters), nil when no detector uses it.
+func (e *Engine) App() *app.Layer { return e.app }
+
 // Reassembler returns the engine's TCP stream reassembler (for its counters).
 func (e *Engine) Reassembler() *stream.Reassembler { return e.reasm }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/app"
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/engine"
 	"github.com/ids-sensor/ids/flow"
@@ -153,6 +154,10 @@ func printSummary(w io.Writer, eng *engine.Engine, files int, elapsed time.Durat
 		fmt.Fprintf(w, "defrag: %d fragments, %d datagrams reassembled, %d in progress at the end, %d timed out, %d evicted (table full), %d memcap drops, %d too large\n",
 			ds.Fragments, ds.Reassembled, ds.InProgress, ds.Timeouts, ds.EvictedFull, ds.MemcapDrops, ds.TooLarge)
 	}
+	if a := eng.App(); a != nil && a.Stats.Flows != [len(a.Stats.Flows)]uint64{} {
+		fmt.Fprintf(w, "application layer: %d SMB, %d DCE/RPC, %d NNTP connections parsed; %d gaps resynchronised, %d messages not assembled (no buffer free)\n",
+			a.Stats.Flows[app.ProtoSMB], a.Stats.Flows[app.ProtoRPC], a.Stats.Flows[app.ProtoNNTP], a.Stats.Gaps, a.Stats.BufferDrops)
+	}
 	if rs := &eng.Reassembler().Stats; rs.Segments > 0 {
 		fmt.Fprintf(w, "stream: %d segments (%d in order, %d out of order, %d retransmitted), %d gaps (%d bytes), %d memcap and %d flow-cap hits\n",
 			rs.Segments, rs.InOrder, rs.OutOfOrder, rs.Retransmits, rs.Gaps, rs.GapBytes, rs.MemcapHits, rs.FlowCapHits)
@@ -212,7 +217,7 @@ func (p *progress) loop() {
 			i := p.cur.Load()
 			pct := 0.0
 			if sz := p.sizes[i]; sz > 0 {
-				pct = 100 * float64(p.off.Load()) / float64(sz)
+				pct = min(99, 100*float64(p.off.Load())/float64(sz)) // gzip: offsets count the decompressed stream
 			}
 			fmt.Fprintf(p.w, "\r\033[K%s (%d/%d): %.0f%%", p.files[i], i+1, len(p.files), pct)
 		}
