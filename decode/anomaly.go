@@ -1,5 +1,7 @@
 package decode
 
+import "slices"
+
 // Anomaly is a stable code for something malformed, truncated or unsupported that a decoder met.
 // Each code has one dotted snake_case name (layer.reason) that is API: it appears in the replay
 // summary, in metrics labels and in rules, so names are never renamed or reused. Variable values
@@ -225,11 +227,4 @@ func (as *Anomalies) Add(a Anomaly) {
 func (as *Anomalies) List() []Anomaly { return as.list[:as.n] }
 
 // Has reports whether a was found.
-func (as *Anomalies) Has(a Anomaly) bool {
-	for _, x := range as.list[:as.n] {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
+func (as *Anomalies) Has(a Anomaly) bool { return slices.Contains(as.List(), a) }

@@ -15,6 +15,7 @@ package decode
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -108,14 +109,7 @@ func (p *Packet) offset(b []byte) int { return cap(p.Data) - cap(b) }
 func (p *Packet) Anomalies() []Anomaly { return p.anomalies[:p.numAnomalies] }
 
 // HasAnomaly reports whether a was recorded.
-func (p *Packet) HasAnomaly(a Anomaly) bool {
-	for _, x := range p.anomalies[:p.numAnomalies] {
-		if x == a {
-			return true
-		}
-	}
-	return false
-}
+func (p *Packet) HasAnomaly(a Anomaly) bool { return slices.Contains(p.Anomalies(), a) }
 
 // Record adds an anomaly found by a later stage (defragmentation, stream reassembly).
 func (p *Packet) Record(a Anomaly) { p.anomaly(a) }
