@@ -25,23 +25,26 @@ const (
 	detFrag      = "ip-frag"
 	detSMB2Neg   = "smb2-negotiate"
 	detNNTPXPAT  = "nntp-xpat"
+	detMessenger = "messenger-overflow"
 
-	sidLand          = 9200001 // TCP SYN with source address and port equal to the destination's
-	sidPMTUv4        = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
-	sidPMTUv6        = 9200012 // ICMPv6 packet too big, MTU below 1280
-	sidPMTUSeq       = 9200013 // PMTU message with a plausible MTU quoting a sequence number not in flight
-	sidIPv4Opt       = 9200021 // malformed IPv4 option or header length
-	sidRSTInWindow   = 9200101 // RST in the receiver's window but not at the expected sequence number
-	sidRSTBurst      = 9200102 // RSTs with distinct sequence numbers walking one connection's window
-	sidRSTIgnored    = 9200103 // RST whose alleged sender kept talking on the connection
-	sidConnResetSeq  = 9200111 // ICMP error quoting an established connection at a sequence number not in flight
-	sidConnResetHard = 9200112 // ICMP hard error (protocol or port unreachable) against an established connection
-	sidFragOverlap   = 9200201 // fragments overlapping with different data
-	sidFragTooLarge  = 9200202 // fragments reassembling to more than 65535 bytes
-	sidFragTiny      = 9200203 // first fragment too short for the transport header
-	sidSMB2Neg       = 9200301 // SMB1 NEGOTIATE offering "SMB 2." with a non-zero Process ID High
-	sidSMB2Malformed = 9200302 // malformed SMB negotiate request
-	sidNNTPXPAT      = 9200501 // NNTP XPAT arguments longer than max_arg_len
+	sidLand               = 9200001 // TCP SYN with source address and port equal to the destination's
+	sidPMTUv4             = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
+	sidPMTUv6             = 9200012 // ICMPv6 packet too big, MTU below 1280
+	sidPMTUSeq            = 9200013 // PMTU message with a plausible MTU quoting a sequence number not in flight
+	sidIPv4Opt            = 9200021 // malformed IPv4 option or header length
+	sidRSTInWindow        = 9200101 // RST in the receiver's window but not at the expected sequence number
+	sidRSTBurst           = 9200102 // RSTs with distinct sequence numbers walking one connection's window
+	sidRSTIgnored         = 9200103 // RST whose alleged sender kept talking on the connection
+	sidConnResetSeq       = 9200111 // ICMP error quoting an established connection at a sequence number not in flight
+	sidConnResetHard      = 9200112 // ICMP hard error (protocol or port unreachable) against an established connection
+	sidFragOverlap        = 9200201 // fragments overlapping with different data
+	sidFragTooLarge       = 9200202 // fragments reassembling to more than 65535 bytes
+	sidFragTiny           = 9200203 // first fragment too short for the transport header
+	sidSMB2Neg            = 9200301 // SMB1 NEGOTIATE offering "SMB 2." with a non-zero Process ID High
+	sidSMB2Malformed      = 9200302 // malformed SMB negotiate request
+	sidMessenger          = 9200401 // Messenger NetrSendMessage string longer than its limit
+	sidMessengerMalformed = 9200402 // Messenger NetrSendMessage NDR string counts that disagree
+	sidNNTPXPAT           = 9200501 // NNTP XPAT arguments longer than max_arg_len
 )
 
 // File header values, fixed so output never depends on the machine.

@@ -126,10 +126,10 @@ func TestExpectedFormat(t *testing.T) {
 }
 
 // expectable reports whether the corpus may expect an anomaly: IP header and defragmentation
-// anomalies, and the application-layer ones the SMB and NNTP parsers record for what a case
+// anomalies, and the application-layer ones the SMB, DCE/RPC and NNTP parsers record for what a case
 // was built to contain.
 func expectable(name string) bool {
-	for _, p := range []string{"ipv4.", "ipv6.", "nbss.", "smb.", "smb2.", "nntp."} {
+	for _, p := range []string{"ipv4.", "ipv6.", "nbss.", "smb.", "smb2.", "nntp.", "dcerpc."} {
 		if strings.HasPrefix(name, p) {
 			return true
 		}
