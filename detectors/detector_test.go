@@ -129,7 +129,7 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s: no interest or constructor", s.Schema.Detector)
 		}
 	}
-	for _, want := range []string{"land", "icmp-pmtu", "ipv4-options", "tcp-rst-spoof", "icmp-conn-reset", "ip-frag", "nntp-xpat", "smb2-negotiate", "messenger-overflow"} {
+	for _, want := range []string{"land", "icmp-pmtu", "ipv4-options", "tcp-rst-spoof", "icmp-conn-reset", "ip-frag", "nntp-xpat", "smb2-negotiate", "messenger-overflow", "msmq-overflow", "dcom-activation"} {
 		if !names[want] {
 			t.Errorf("detector %s not registered", want)
 		}

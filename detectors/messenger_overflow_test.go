@@ -106,20 +106,29 @@ func coPDU(ptype, flags uint8, callID uint32, body []byte) []byte {
 
 // coBindMessenger binds context 0 to the Messenger interface 1.0 with the NDR transfer syntax.
 func coBindMessenger() []byte {
+	return coBind([]byte{0xf8, 0x91, 0x7b, 0x5a, 0x00, 0xff, 0xd0, 0x11, 0xa9, 0xb2, 0x00, 0xc0, 0x4f, 0xb6, 0xe6, 0xfc}, 1)
+}
+
+// coBind binds context 0 to an interface (its UUID as on the wire, little-endian fields) and
+// version with the NDR transfer syntax.
+func coBind(iface []byte, version uint32) []byte {
 	b := binary.LittleEndian.AppendUint16(nil, 5840)
 	b = binary.LittleEndian.AppendUint16(b, 5840)
 	b = binary.LittleEndian.AppendUint32(b, 0)
 	b = append(b, 1, 0, 0, 0) // one context
 	b = append(b, 0, 0, 1, 0) // context id 0, one transfer syntax
-	b = append(b, 0xf8, 0x91, 0x7b, 0x5a, 0x00, 0xff, 0xd0, 0x11, 0xa9, 0xb2, 0x00, 0xc0, 0x4f, 0xb6, 0xe6, 0xfc)
-	b = binary.LittleEndian.AppendUint32(b, 1)
+	b = append(b, iface...)
+	b = binary.LittleEndian.AppendUint32(b, version)
 	b = append(b, 0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60)
 	b = binary.LittleEndian.AppendUint32(b, 2)
 	return coPDU(11, 3, 1, b)
 }
 
 // coRequests is a request for opnum 0 on context ctx, its stub split into n fragments.
-func coRequests(ctx uint16, stub []byte, n int) []byte {
+func coRequests(ctx uint16, stub []byte, n int) []byte { return coRequestsOp(ctx, 0, stub, n) }
+
+// coRequestsOp is a request for opnum on context ctx, its stub split into n fragments.
+func coRequestsOp(ctx, opnum uint16, stub []byte, n int) []byte {
 	var out []byte
 	size := (len(stub) + n - 1) / n
 	for i := 0; i < n; i++ {
@@ -133,7 +142,7 @@ func coRequests(ctx uint16, stub []byte, n int) []byte {
 		}
 		b := binary.LittleEndian.AppendUint32(nil, uint32(len(stub)))
 		b = binary.LittleEndian.AppendUint16(b, ctx)
-		b = binary.LittleEndian.AppendUint16(b, 0)
+		b = binary.LittleEndian.AppendUint16(b, opnum)
 		out = append(out, coPDU(0, flags, 2, append(b, part...))...)
 	}
 	return out

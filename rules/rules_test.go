@@ -88,7 +88,7 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"sub_unknown_key", "    sid: 9200012\n", "    sid: 9200012\n    min_mtu: 5\n", "    min_mtu: 5",
 			"x.yaml:LINE: icmp-pmtu.v6.min_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin)"},
 		{"unknown_detector", "ipv4-options:\n", "ipv4-option:\n", "ipv4-option:",
-			"x.yaml:LINE: ipv4-option: unknown detector (known: icmp-conn-reset, icmp-pmtu, ip-frag, ipv4-options, land, "},
+			"x.yaml:LINE: ipv4-option: unknown detector (known: dcom-activation, icmp-conn-reset, "},
 		{"duplicate_key", "  min_mtu: 576\n", "  min_mtu: 576\n  min_mtu: 577\n", "min_mtu: 577",
 			"x.yaml:LINE: icmp-pmtu.min_mtu: duplicate key (first at line"},
 		{"empty_msg", `  msg: "MS05-019 LAND attack: TCP SYN with source address and port equal to the destination"`, `  msg: ""`, `msg: ""`,

@@ -160,7 +160,7 @@ func TestRulesCommands(t *testing.T) {
 		t.Errorf("rules list: exit %d\n%s", code, out)
 	}
 	code, out, _ = ids(t, "rules", "check", "../../rules/default.yaml")
-	if code != exitOK || !strings.Contains(out, "ok: 9 detectors, 20 signatures (18 enabled)") {
+	if code != exitOK || !strings.Contains(out, "ok: 11 detectors, 22 signatures (20 enabled)") {
 		t.Errorf("rules check: exit %d %q", code, out)
 	}
 	// The file shipped in rules/ is the one embedded in the binary.
