@@ -26,6 +26,8 @@ const (
 	detSMB2Neg   = "smb2-negotiate"
 	detNNTPXPAT  = "nntp-xpat"
 	detMessenger = "messenger-overflow"
+	detMSMQ      = "msmq-overflow"
+	detDCOM      = "dcom-activation"
 
 	sidLand               = 9200001 // TCP SYN with source address and port equal to the destination's
 	sidPMTUv4             = 9200011 // ICMPv4 fragmentation needed, next-hop MTU below 576
@@ -44,6 +46,8 @@ const (
 	sidSMB2Malformed      = 9200302 // malformed SMB negotiate request
 	sidMessenger          = 9200401 // Messenger NetrSendMessage string longer than its limit
 	sidMessengerMalformed = 9200402 // Messenger NetrSendMessage NDR string counts that disagree
+	sidMSMQ               = 9200411 // MSMQ qmcomm request with a wide string longer than max_string_len
+	sidDCOM               = 9200421 // DCOM activation with a UNC server name longer than max_server_name
 	sidNNTPXPAT           = 9200501 // NNTP XPAT arguments longer than max_arg_len
 )
 
