@@ -240,7 +240,7 @@ func messengerCases() []*capture {
 			"in an 802.1Q frame (VLAN 100), one connectionless NetrSendMessage request with a 1300-byte text"),
 		msgrUDP("messenger-overflow/attack-udp-ipv6.pcap", eth{}, "[2001:db8:1::180]:1026", "[2001:db8:2::180]:135",
 			"one connectionless NetrSendMessage request over IPv6 with a 1300-byte text"),
-		msgrTCP(), msgrTCPFragments(), msgrTCPOneByte(), msgrInconsistent(),
+		msgrTCP(), msgrTCPFragments(), msgrTCPOneByte(), msgrTCPOneSegment(), msgrInconsistent(),
 		msgrBenignUDP(), msgrBenignTCP(), msgrBenignOther(),
 	}
 }
@@ -348,6 +348,21 @@ func msgrTCPOneByte() *capture {
 			f.ack(false)
 		}
 	}
+	f.close()
+	return c
+}
+
+func msgrTCPOneSegment() *capture {
+	cli, srv := "192.0.2.191:1039", "203.0.113.191:135"
+	bind, req := coBindPDU(1), coRequests(2, attackStub(), 5816)[0]
+	c := newCapture("messenger-overflow/attack-tcp-bind-and-request-one-segment.pcap", layers.LinkTypeEthernet, eth{},
+		fmt.Sprintf("%s -> %s: handshake, then the bind (call 1, %d bytes) and the 1300-byte-text request PDU (call 2, %d bytes) in one segment of %d bytes, without waiting for the bind_ack; the server's bind_ack acknowledges it; FIN close", cli, srv, len(bind), len(req), len(bind)+len(req)),
+		"several PDUs per segment are framed one by one, the bind's context serving the request after it: one messenger-overflow 9200401 alert on that segment, client to server; no anomaly")
+	f := newConn(&c.stream, c.l, cli, srv, 0x03043004)
+	f.open(false)
+	f.data(true, cat(bind, req))
+	c.expect(tcpAlert(f, sidMessenger))
+	f.data(false, coBindAckPDU(1))
 	f.close()
 	return c
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -324,7 +325,7 @@ func smbCases() []*capture {
 			"the MS09-050 PoC negotiate over TCP 445 as in attack-poc-445, in 802.1Q frames (VLAN 100)"),
 		smbPoCVariant("smb2-negotiate/attack-ipv6.pcap", eth{}, "[2001:db8:1::130]:39146", "[2001:db8:2::130]:445",
 			"the MS09-050 PoC negotiate over IPv6 TCP 445, as in attack-poc-445"),
-		smbMalformedLength(), smbWin7(), smbSMB2Only(), smbPIDHighOther(),
+		smbMalformedLength(), smbWin7(), smbSMB2Only(), smbPIDHighOther(), smbOverlapEvasion(),
 	}
 }
 
@@ -394,6 +395,29 @@ func smbOutOfOrder() *capture {
 	f.sendAt(base+100, msg[100:])
 	f.sendAt(base, msg[:50])
 	f.sendAt(base+50, msg[50:100])
+	c.expect(smbAlert(sidSMB2Neg, f))
+	f.cseq = base + uint32(len(msg))
+	f.ack(false)
+	f.close()
+	return c
+}
+
+func smbOverlapEvasion() *capture {
+	c := newCapture("smb2-negotiate/attack-overlap-evasion.pcap", layers.LinkTypeEthernet, eth{},
+		"192.0.2.140:39148 -> 203.0.113.140:445: the MS09-050 PoC negotiate (148 bytes with its NBSS header) in two halves of 74 bytes: the second half first (held out of order), then a segment carrying the same 74 bytes with \"SMB 2.002\" replaced by \"LANMAN2.1\" (a negotiate without SMB 2 to a host whose later data wins), then the first half; the server acknowledges after it; FIN close",
+		pocWhy+": the first half, which fills the hole; a Windows host keeps the bytes received first, so it sees the PoC; the decoy overlapping held bytes with different data records stream.overlap and stream.overlap_different_data once")
+	f := newConn(&c.stream, c.l, "192.0.2.140:39148", "203.0.113.140:445", 0x09050008)
+	f.open(true)
+	msg := direct(ms09050PoC())
+	decoy := bytes.Replace(msg[74:], []byte("SMB 2.002"), []byte("LANMAN2.1"), 1)
+	if len(msg) != 148 || bytes.Equal(decoy, msg[74:]) {
+		panic("attack-overlap-evasion: unexpected PoC layout")
+	}
+	base := f.cseq
+	f.sendAt(base+74, msg[74:])
+	f.sendAt(base+74, decoy)
+	c.expect(anomaly("stream.overlap"), anomaly("stream.overlap_different_data"))
+	f.sendAt(base, msg[:74])
 	c.expect(smbAlert(sidSMB2Neg, f))
 	f.cseq = base + uint32(len(msg))
 	f.ack(false)
