@@ -10,6 +10,13 @@ for pkg in $(go list ./...); do
 	dir=$(go list -f '{{.Dir}}' "$pkg")
 	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
 		echo "-- $pkg $target" >&2
-		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" 2>&1 | tail -n 2
+		log=$(mktemp)
+		if ! go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg" >"$log" 2>&1; then
+			grep -v '^fuzz: elapsed' "$log" >&2 # the whole story: failing input, panic, or worker error
+			rm -f "$log"
+			exit 1
+		fi
+		tail -n 1 "$log"
+		rm -f "$log"
 	done
 done
