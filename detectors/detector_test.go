@@ -11,6 +11,7 @@ import (
 
 	"github.com/ids-sensor/ids/alert"
 	"github.com/ids-sensor/ids/capture"
+	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/detectors"
 	"github.com/ids-sensor/ids/engine"
 	"github.com/ids-sensor/ids/rules"
@@ -82,6 +83,13 @@ type fired struct {
 // state, every enabled detector) and returns what the alerts said.
 func run(t testing.TB, set *rules.Set, frames ...[]byte) []fired {
 	t.Helper()
+	out, _ := runEngine(t, set, frames...)
+	return out
+}
+
+// runEngine is run, also returning the engine's decode anomaly counts.
+func runEngine(t testing.TB, set *rules.Set, frames ...[]byte) ([]fired, [decode.NumAnomalies]uint64) {
+	t.Helper()
 	var out []fired
 	e := engine.New(set, sinkFunc(func(a *alert.Alert) error {
 		f := fired{sid: a.Sig.SID, src: a.Src.String(), dst: a.Dst.String(), evidence: map[string]any{}}
@@ -110,7 +118,7 @@ func run(t testing.TB, set *rules.Set, frames ...[]byte) []fired {
 	if e.Stats.Panics > 0 {
 		t.Fatal(e.Stats.FirstPanic)
 	}
-	return out
+	return out, e.Stats.Anomalies
 }
 
 type sinkFunc func(*alert.Alert) error

@@ -8,10 +8,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/ids-sensor/ids/alert"
-	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/decode"
-	"github.com/ids-sensor/ids/engine"
 )
 
 // ndrStr is an NDR conformant varying string of 1-byte characters (C706 14.3.4.2), NUL
@@ -148,21 +145,15 @@ func coRequestsOp(ctx, opnum uint16, stub []byte, n int) []byte {
 	return out
 }
 
-// runStats is run, also returning the engine's anomaly counts.
+// runStats runs frames with the default rules and returns the signature ids and anomaly counts.
 func runStats(t *testing.T, frames ...[]byte) ([]uint32, [decode.NumAnomalies]uint64) {
 	t.Helper()
+	got, anomalies := runEngine(t, testRules(t), frames...)
 	var sids []uint32
-	e := engine.New(testRules(t), sinkFunc(func(a *alert.Alert) error {
-		sids = append(sids, a.Sig.SID)
-		return nil
-	}))
-	for i, fr := range frames {
-		e.Process(fr, capture.Info{Timestamp: int64(i) * 1e6, LinkType: layers.LinkTypeEthernet, CapLen: len(fr), WireLen: len(fr)})
+	for _, f := range got {
+		sids = append(sids, f.sid)
 	}
-	if e.Stats.Panics > 0 {
-		t.Fatal(e.Stats.FirstPanic)
-	}
-	return sids, e.Stats.Anomalies
+	return sids, anomalies
 }
 
 func TestMessengerOverflowTCP(t *testing.T) {
