@@ -1,6 +1,6 @@
 module github.com/ids-sensor/ids
 
-go 1.25.0
+go 1.26.0
 
 require (
 	github.com/gopacket/gopacket v1.7.7
@@ -8,6 +8,6 @@ require (
 )
 
 require (
-	golang.org/x/net v0.55.0 // indirect
-	golang.org/x/sys v0.45.0 // indirect
+	golang.org/x/net v0.59.0 // indirect
+	golang.org/x/sys v0.48.0 // indirect
 )
