@@ -24,7 +24,13 @@ const fastTime = "01/02/2006-15:04:05.000000"
 
 // Write writes one alert line.
 func (f *Fast) Write(a *Alert) error {
-	b := f.buf[:0]
+	f.buf = AppendFast(f.buf[:0], a)
+	_, err := f.w.Write(f.buf)
+	return err
+}
+
+// AppendFast appends a's fast.log line (with the trailing newline) to b.
+func AppendFast(b []byte, a *Alert) []byte {
 	s := a.Sig
 	b = time.Unix(0, a.TS).UTC().AppendFormat(b, fastTime)
 	b = append(b, "  [**] [1:"...)
@@ -47,10 +53,7 @@ func (f *Fast) Write(a *Alert) error {
 	b = appendEndpoint(b, a.Src, a.SrcPort, a.HasPorts)
 	b = append(b, " -> "...)
 	b = appendEndpoint(b, a.Dst, a.DstPort, a.HasPorts)
-	b = append(b, '\n')
-	f.buf = b
-	_, err := f.w.Write(b)
-	return err
+	return append(b, '\n')
 }
 
 // Flush flushes w if it buffers.

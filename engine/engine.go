@@ -54,7 +54,7 @@ type Stats struct {
 // New builds an engine running the detectors that set enables, writing alerts to sink.
 func New(set *rules.Set, sink alert.Sink) *Engine {
 	st := &set.Settings
-	e := &Engine{rules: set, dets: detectors.Build(set), sink: sink}
+	e := &Engine{sink: sink}
 	e.flows = flow.New(flow.Config{
 		Max:         st.FlowMax,
 		TimeoutNew:  st.FlowTimeoutNew * 1e9,
@@ -67,17 +67,41 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 		Timeout:      st.DefragTimeout * 1e9,
 	})
 	e.reasm = stream.New(stream.Config{Memcap: st.StreamMemcap, FlowCap: st.StreamFlowCap})
-	e.streamDets = streamDetectors(e.dets)
-	if l := app.New(e.flows.Max(), e.dets); l != nil {
-		e.app = l
-		e.streamDets = append(e.streamDets, l)
-	}
 	e.consumer.e = e
 	e.flows.OnEvict = e.releaseStreams
 	e.in = detectors.Input{P: &e.pkt, Flows: e.flows}
-	e.Stats.Alerts = make([]uint64, len(set.Signatures))
 	e.emit.Out = e.onAlert
+	e.setDetectors(set)
 	return e
+}
+
+// SetRules swaps in the detectors that set enables, keeping the flow table, defragmentation
+// and TCP state: live connections stay tracked across a rules reload. Each flow's stream readers
+// are chosen anew on its next packet (what they held is freed; they resynchronise as on a
+// mid-stream pickup). The engine's limits (set.Settings) were fixed by New; changing them takes
+// a restart. Per-signature counts start again at zero: the caller keeps the old ones.
+func (e *Engine) SetRules(set *rules.Set) {
+	e.flows.ForEach(func(f *flow.Flow) {
+		e.releaseStreams(f)
+		f.StreamFor = 0
+	})
+	e.setDetectors(set)
+}
+
+func (e *Engine) setDetectors(set *rules.Set) {
+	e.rules = set
+	e.dets = detectors.Build(set)
+	e.streamDets = streamDetectors(e.dets)
+	old := e.app
+	e.app = nil
+	if l := app.New(e.flows.Max(), e.dets); l != nil {
+		if old != nil {
+			l.Stats = old.Stats // counters carry on across a reload
+		}
+		e.app = l
+		e.streamDets = append(e.streamDets, l)
+	}
+	e.Stats.Alerts = make([]uint64, len(set.Signatures))
 }
 
 // Flows returns the engine's flow table (for its counters).

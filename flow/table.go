@@ -370,3 +370,12 @@ func (l *list) remove(t *Table, slot int32) {
 	}
 	f.prev, f.next = -1, -1
 }
+
+// ForEach calls fn for every flow in the table (for a rules reload, not the packet path).
+func (t *Table) ForEach(fn func(*Flow)) {
+	for _, l := range t.lists {
+		for s := l.head; s >= 0; s = t.flows[s].next {
+			fn(&t.flows[s])
+		}
+	}
+}
