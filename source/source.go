@@ -1,7 +1,14 @@
 // Package source reads live traffic from a network interface for the sensor: one Source per
 // worker. Two back ends: libpcap (github.com/gopacket/gopacket/pcap), which works wherever
-// libpcap does, and AF_PACKET (Linux, TPACKET_V3 ring) whose sockets join one fanout group so
-// that each worker owns a disjoint set of flows. Reads are zero-copy and allocation-free.
+// libpcap does, and AF_PACKET (Linux, a TPACKET_V3 ring of our own) whose sockets join one
+// fanout group so that each worker owns a disjoint set of flows. Reads are allocation-free;
+// AF_PACKET's are zero-copy except for frames whose VLAN tag the kernel stripped (put back in a
+// buffer of the source's), libpcap's are copied once out of libpcap's ring.
+//
+// The fanout is a classic BPF program of ours (fanout.go), not the kernel's flow hash: it hashes
+// the host pair symmetrically, so that both directions, every IP fragment (which carries no
+// ports) and the ICMP errors quoting a connection reach the worker that holds its state,
+// without the kernel reassembling fragments the IDS must see as they came.
 package source
 
 import (
