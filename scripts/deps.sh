@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, when missing (as root, or with sudo).
 # Go and gcc are assumed; everything else the project needs is listed here.
+# usage: scripts/deps.sh [--test]
 set -euo pipefail
 
-# The replay engine and its tests are pure Go today. The live sensor adds libpcap-dev here.
-packages=()
+# Building needs libpcap's headers (the sensor's pcap back end, and BPF filter compilation).
+packages=(libpcap-dev)
+if [ "${1:-}" = "--test" ]; then
+	# The live-capture tests: network namespaces and veth (iproute2), traffic (tcpreplay), and a
+	# real Prometheus server scraping the sensor.
+	packages+=(iproute2 tcpreplay prometheus)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

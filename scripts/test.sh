@@ -5,7 +5,7 @@
 # deterministic gate: set FUZZTIME (e.g. 10s) to add a run of each target, or use `make fuzz`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 
 echo "== gofmt" >&2
 unformatted=$(gofmt -l $(find . -name '*.go' -not -path './.git/*'))

@@ -12,10 +12,12 @@ import (
 // quoting it land on the same worker:
 //
 //   - IPv4: src ^ dst. IPv6: the XOR of all eight 32-bit words of both addresses.
-//   - An ICMPv4 error (types 3, 4, 5, 11, 12, first fragment) or an ICMPv6 error (types 1-4,
+//   - An unfragmented ICMPv4 error (types 3, 4, 5, 11, 12) or an ICMPv6 error (types 1-4,
 //     ICMPv6 right after the fixed header) hashes the addresses of the IP header it quotes:
 //     a detector judges the quoted sequence number against the connection's state, which
-//     lives on the connection's worker.
+//     lives on the connection's worker. A fragmented ICMP error hashes its own host pair like
+//     any fragment (a later fragment holds no quote, and all of them must meet to reassemble);
+//     its message is still inspected, without the connection's state.
 //   - One 802.1Q/802.1ad tag may remain in the frame (the kernel strips the outer tag before
 //     fanout, so this is the inner tag of QinQ); deeper stacks and non-IP frames return 0.
 //   - Loads past the end of a short frame end the program with 0 (worker 0), in the kernel as
@@ -53,8 +55,8 @@ func fanoutProgram(base uint32) []bpf.Instruction {
 		a.label("ip4" + suffix)
 		a.ins(bpf.LoadAbsolute{Off: ip + 9, Size: 1}) // protocol
 		a.jeq(1, "", "pair4"+suffix)
-		a.ins(bpf.LoadAbsolute{Off: ip + 6, Size: 2}) // fragment offset: a later fragment holds no ICMP header
-		a.jump(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x1fff}, "pair4"+suffix, "")
+		a.ins(bpf.LoadAbsolute{Off: ip + 6, Size: 2}) // MF or an offset: all fragments must go where the first goes
+		a.jump(bpf.JumpIf{Cond: bpf.JumpBitsSet, Val: 0x3fff}, "pair4"+suffix, "")
 		a.ins(bpf.LoadMemShift{Off: ip})              // X = IHL*4
 		a.ins(bpf.LoadIndirect{Off: ip, Size: 1})     // ICMP type
 		for _, t := range []uint32{3, 4, 5, 11, 12} { // unreachable, source quench, redirect, time exceeded, parameter problem

@@ -90,6 +90,12 @@ func TestFanoutProgram(t *testing.T) {
 	if got, want := runFanout(t, vm, ether(0x0800, icmpFrag)), runFanout(t, vm, ether(0x0800, frag2)); got != want {
 		t.Errorf("later fragment of an ICMP packet: %#x, want its host pair's %#x", got, want)
 	}
+	// The first fragment of a fragmented ICMP error holds a quote, but its later fragments do
+	// not: all of them must reach one worker to be reassembled, so none hashes the quote.
+	unreachFrag := ip4{src: router, dst: c, proto: 1, id: 9, more: true}.packet(icmpError(3, 4, tcp[:28]))
+	if got := runFanout(t, vm, ether(0x0800, unreachFrag)); got != router4 {
+		t.Errorf("first fragment of an ICMP error: %#x, want its own host pair's %#x", got, router4)
+	}
 	router6 := runFanout(t, vm, ether(0x86dd, ip6(v6("2001:db8:ff::1"), c6, 17, l4(17, 1, 2, 0, 0))))
 	if got := runFanout(t, vm, ether(0x86dd, echo6)); got != router6 {
 		t.Errorf("ICMPv6 echo: %#x, want its own host pair's %#x", got, router6)

@@ -2,6 +2,7 @@
 // attacks that needed no user action (MS03-026, MS03-043, MS04-036, MS05-019, MS07-065, MS09-050).
 //
 //	ids replay [flags] FILE...     inspect capture files
+//	ids sensor -i IFACE [flags]    inspect live traffic (SPAN/mirror port)
 //	ids rules list [--rules PATH]  print the effective rules
 //	ids rules check PATH           validate a rules file
 //	ids version                    print the version
@@ -26,7 +27,7 @@ const (
 	exitUsage      = 1 // bad flags, bad rules file, unwritable output
 	exitInput      = 2 // an input could not be read (missing, not a capture, truncated)
 	exitAlerts     = 3 // --fail-on-alert and at least one alert fired
-	usageTextShort = "usage: ids replay [flags] FILE... | ids rules list|check | ids version (ids help for more)"
+	usageTextShort = "usage: ids replay [flags] FILE... | ids sensor -i IFACE | ids rules list|check | ids version (ids help for more)"
 )
 
 const usageText = `ids: packet-level intrusion detection for MS03-026, MS03-043, MS04-036, MS05-019,
@@ -34,12 +35,13 @@ MS07-065 and MS09-050 style attacks.
 
 Commands:
   ids replay [flags] FILE...      inspect pcap/pcapng files (gzip allowed), in order, as one stream
+  ids sensor -i IFACE [flags]     inspect live traffic on an interface (SPAN/mirror port)
   ids rules list [--rules PATH]   print the effective rules table
   ids rules check PATH            validate a rules file
   ids version                     print the version
 
-Run "ids replay -h" for replay's flags.
-Exit status: 0 ok, 1 usage/rules/output error, 2 an input could not be read, 3 alerts with --fail-on-alert.
+Run "ids replay -h" or "ids sensor -h" for their flags.
+Exit status: 0 ok, 1 usage/rules/output error, 2 an input or the capture could not be opened or read, 3 alerts with --fail-on-alert.
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -52,6 +54,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "replay":
 		return runReplay(args[1:], stdout, stderr)
+	case "sensor":
+		return runSensor(args[1:], stdout, stderr)
 	case "rules":
 		return runRules(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
