@@ -23,6 +23,9 @@ type Alert struct {
 	NumVLAN          uint8
 	Sig              *rules.Signature
 	Evidence         Evidence
+	// Suppressed is how many matches of this alert's threshold bucket (signature and tracked
+	// address) a threshold held back since the previous alert written from it; 0 otherwise.
+	Suppressed uint64
 }
 
 // MaxEvidence is the number of evidence fields an alert carries.

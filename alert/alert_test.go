@@ -151,3 +151,28 @@ func BenchmarkEVE(b *testing.B) {
 		w.Write(a)
 	}
 }
+
+// An alert written after a threshold held matches back says how many, in a key added to
+// Suricata's alert object (existing keys unchanged); without any, the line is as before.
+func TestEVEThresholdSuppressed(t *testing.T) {
+	a := testAlert()
+	plain := string(AppendEVE(nil, a))
+	a.Suppressed = 999995
+	line := AppendEVE(nil, a)
+	var got struct {
+		Alert map[string]any `json:"alert"`
+	}
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("invalid JSON %s: %v", line, err)
+	}
+	th, _ := got.Alert["threshold"].(map[string]any)
+	if th["suppressed"] != 999995.0 || got.Alert["signature_id"] != 9200011.0 {
+		t.Errorf("alert object %v", got.Alert)
+	}
+	if want := strings.Replace(plain, `"detector":["icmp-pmtu"]}}`, `"detector":["icmp-pmtu"]},"threshold":{"suppressed":999995}}`, 1); string(line) != want {
+		t.Errorf("got  %s\nwant %s", line, want)
+	}
+	if strings.Contains(plain, "threshold") {
+		t.Errorf("threshold key without suppressed matches: %s", plain)
+	}
+}

@@ -94,7 +94,14 @@ func AppendEVE(b []byte, a *Alert) []byte {
 	b = appendStrings(b, s.Bulletin)
 	b = append(b, `,"detector":[`...)
 	b = appendString(b, s.Detector)
-	b = append(b, `]}}`...)
+	b = append(b, `]}`...)
+	if a.Suppressed > 0 {
+		// Not in Suricata's schema: an added key, so its consumers read the rest unchanged.
+		b = append(b, `,"threshold":{"suppressed":`...)
+		b = strconv.AppendUint(b, a.Suppressed, 10)
+		b = append(b, '}')
+	}
+	b = append(b, '}')
 	if a.Evidence.Object != "" {
 		b = append(b, ',')
 		b = appendString(b, a.Evidence.Object)

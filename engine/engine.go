@@ -32,6 +32,7 @@ type Engine struct {
 	in         detectors.Input
 	emit       detectors.Emitter
 	sink       alert.Sink
+	thr        thresholds
 
 	Stats Stats
 }
@@ -39,22 +40,28 @@ type Engine struct {
 // Stats counts what an Engine saw. Plain integers: one worker writes them, and readers fold
 // them after the run (or, in the sensor, at scrape time).
 type Stats struct {
-	Packets          uint64
-	Bytes            uint64                      // captured bytes
-	Anomalies        [decode.NumAnomalies]uint64 // by code
-	AnomaliesDropped uint64                      // beyond decode.MaxAnomalies in one packet
-	Alerts           []uint64                    // by rules.Signature.Index
-	AlertsTotal      uint64                      // detected, whether or not the sink took them
-	WriteErrors      uint64                      // alerts the sink failed to write
-	Panics           uint64                      // packets whose processing panicked (a bug)
-	FirstPanic       string                      // what the first panic said, with its stack
-	FirstWriteError  error                       // the first error the sink returned
+	Packets            uint64
+	Bytes              uint64                      // captured bytes
+	Anomalies          [decode.NumAnomalies]uint64 // by code
+	AnomaliesDropped   uint64                      // beyond decode.MaxAnomalies in one packet
+	Alerts             []uint64                    // by rules.Signature.Index
+	AlertsTotal        uint64                      // detected, whether or not the sink took them
+	AlertsSuppressed   uint64                      // detected, but kept from the sink by a threshold or suppression
+	ThresholdEvictions uint64                      // threshold buckets dropped because threshold.max_entries were in use
+	WriteErrors        uint64                      // alerts the sink failed to write
+	Panics             uint64                      // packets whose processing panicked (a bug)
+	FirstPanic         string                      // what the first panic said, with its stack
+	FirstWriteError    error                       // the first error the sink returned
 }
 
 // New builds an engine running the detectors that set enables, writing alerts to sink.
 func New(set *rules.Set, sink alert.Sink) *Engine {
 	st := &set.Settings
 	e := &Engine{sink: sink}
+	e.thr.max = st.ThresholdMax
+	if e.thr.max <= 0 {
+		e.thr.max = rules.DefaultSettings.ThresholdMax
+	}
 	e.flows = flow.New(flow.Config{
 		Max:         st.FlowMax,
 		TimeoutNew:  st.FlowTimeoutNew * 1e9,
@@ -79,7 +86,8 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 // and TCP state: live connections stay tracked across a rules reload. Each flow's stream readers
 // are chosen anew on its next packet (what they held is freed; they resynchronise as on a
 // mid-stream pickup). The engine's limits (set.Settings) were fixed by New; changing them takes
-// a restart. Per-signature counts start again at zero: the caller keeps the old ones.
+// a restart. Per-signature counts start again at zero: the caller keeps the old ones. Threshold
+// windows start afresh.
 func (e *Engine) SetRules(set *rules.Set) {
 	e.flows.ForEach(func(f *flow.Flow) {
 		e.releaseStreams(f)
@@ -102,6 +110,7 @@ func (e *Engine) setDetectors(set *rules.Set) {
 		e.streamDets = append(e.streamDets, l)
 	}
 	e.Stats.Alerts = make([]uint64, len(set.Signatures))
+	e.thr.reset(set)
 }
 
 // Flows returns the engine's flow table (for its counters).
@@ -211,10 +220,16 @@ func (e *Engine) recoverPanic() {
 	}
 }
 
+// onAlert counts every detection; those that the signature's thresholds and suppressions let
+// through go to the sink.
 func (e *Engine) onAlert(a *alert.Alert) {
 	s := &e.Stats
 	s.AlertsTotal++
 	s.Alerts[a.Sig.Index]++
+	if (a.Sig.Threshold != nil || len(a.Sig.Suppress) > 0) && !e.thr.pass(a, s) {
+		s.AlertsSuppressed++
+		return
+	}
 	if err := e.sink.Write(a); err != nil {
 		s.WriteErrors++
 		if s.FirstWriteError == nil {

@@ -18,6 +18,9 @@ type Snapshot struct {
 	Defrag  defrag.Stats
 	Stream  stream.Stats
 	App     app.Stats // zero when no detector reads application messages
+
+	ThresholdEntries int // threshold buckets in use
+	ThresholdMax     int // threshold.max_entries
 }
 
 // SnapshotInto copies e's counters into s, reusing s's alert slice: no allocation once s has
@@ -29,6 +32,7 @@ func (e *Engine) SnapshotInto(s *Snapshot) {
 	s.Rules = e.rules
 	s.Flows = e.flows.Stats
 	s.FlowMax = e.flows.Max()
+	s.ThresholdEntries, s.ThresholdMax = e.ThresholdEntries()
 	s.Defrag = e.defrag.Stats
 	s.Stream = e.reasm.Stats
 	s.App = app.Stats{}

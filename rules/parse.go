@@ -144,8 +144,9 @@ func join(path, key string) string {
 	return path + "." + key
 }
 
-// The fields of a signature. Extra signatures inherit category, cve and bulletin from the primary.
-var sigFields = []string{"enabled", "sid", "rev", "msg", "category", "severity", "cve", "bulletin"}
+// The fields of a signature. Extra signatures inherit category, cve and bulletin from the primary;
+// threshold and suppress (optional) apply to the signature whose mapping sets them.
+var sigFields = []string{"enabled", "sid", "rev", "msg", "category", "severity", "cve", "bulletin", "threshold", "suppress"}
 
 func isSigField(k string) bool {
 	for _, f := range sigFields {
@@ -291,6 +292,10 @@ func (p *parser) signature(s *Signature, kvs []pair, n *yaml.Node, inherit *Sign
 			s.CVE = p.list(kv.v, field, cveRE, "CVE-YYYY-NNNN")
 		case "bulletin":
 			s.Bulletin = p.list(kv.v, field, bulletinRE, "MSYY-NNN")
+		case "threshold":
+			s.Threshold = p.threshold(kv.v, field)
+		case "suppress":
+			s.Suppress = p.suppress(kv.v, field)
 		}
 	}
 	required := []string{"sid", "rev", "msg", "severity", "enabled"}

@@ -18,6 +18,9 @@
 //	  v6:                   # an extra signature, declared by the detector
 //	    sid: 9200012
 //	    ...
+//	    threshold: {type: limit, track: by_src, count: 5, seconds: 60}   # optional
+//	    suppress:                                                        # optional
+//	      - {track: by_src, ip: 192.0.2.0/24}
 //
 // Every detector must be listed and every key must be known: a typo is an error, never a
 // silently ignored setting. Errors name file, line and field.
@@ -84,8 +87,13 @@ type Signature struct {
 	Severity int
 	CVE      []string
 	Bulletin []string
-	Line     int // where it is defined
-	sidLine  int
+	// Threshold, if not nil, bounds how many matches become alerts; Suppress lists address
+	// ranges whose matches never do. Both apply to this signature only (extras do not inherit
+	// them), and matches they hold back are still counted as detections.
+	Threshold *Threshold
+	Suppress  []Suppress
+	Line      int // where it is defined
+	sidLine   int
 }
 
 // GID is the generator id every signature of this engine carries (EVE alert.gid).

@@ -71,14 +71,14 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"severity_not_int", "  severity: 2\n  cve: [CVE-2005-0688]", "  severity: high\n  cve: [CVE-2005-0688]", "severity: high",
 			`x.yaml:LINE: land.severity: must be an integer 1..4, got "high"`},
 		{"unknown_key", "  min_mtu: 576\n", "  min_mtu: 576\n  max_mtu: 9000\n", "max_mtu",
-			"x.yaml:LINE: icmp-pmtu.max_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin, min_mtu, min_mtu_v6, v6, seq_check)"},
+			"x.yaml:LINE: icmp-pmtu.max_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin, threshold, suppress, min_mtu, min_mtu_v6, v6, seq_check)"},
 		{"param_out_of_range", "  min_mtu: 576\n", "  min_mtu: 70000\n", "min_mtu: 70000",
 			"x.yaml:LINE: icmp-pmtu.min_mtu: must be 0..65535, got 70000"},
 		{"bool_as_string", "  enabled: true\n  sid: 9200001", `  enabled: "yes"` + "\n  sid: 9200001", `enabled: "yes"`,
 			`x.yaml:LINE: land.enabled: must be true or false, got "yes"`},
 		{"bad_cve", "cve: [CVE-2005-0688]", "cve: [CAN-2005-0688]", "CAN-2005",
 			`x.yaml:LINE: land.cve: "CAN-2005-0688" is not of the form CVE-YYYY-NNNN`},
-		{"bad_bulletin", "  bulletin: [MS05-019]\n  # A SYN", "  bulletin: [KB893066]\n  # A SYN", "KB893066",
+		{"bad_bulletin", "  bulletin: [MS05-019]\n  # Thresholds", "  bulletin: [KB893066]\n  # Thresholds", "KB893066",
 			`x.yaml:LINE: land.bulletin: "KB893066" is not of the form MSYY-NNN`},
 		{"unknown_category", "  category: Attempted Denial of Service\n  severity: 2\n  cve: [CVE-2005-0688]",
 			"  category: Bad Stuff\n  severity: 2\n  cve: [CVE-2005-0688]", "Bad Stuff",
@@ -86,7 +86,7 @@ func TestErrorsNameFileLineAndField(t *testing.T) {
 		{"duplicate_sid", "    sid: 9200002", "    sid: 9200001", "    sid: 9200001",
 			"x.yaml:LINE: land.self_connect.sid: signature id 9200001 is already used by land (line 12)"},
 		{"sub_unknown_key", "    sid: 9200012\n", "    sid: 9200012\n    min_mtu: 5\n", "    min_mtu: 5",
-			"x.yaml:LINE: icmp-pmtu.v6.min_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin)"},
+			"x.yaml:LINE: icmp-pmtu.v6.min_mtu: unknown key (known: enabled, sid, rev, msg, category, severity, cve, bulletin, threshold, suppress)"},
 		{"unknown_detector", "ipv4-options:\n", "ipv4-option:\n", "ipv4-option:",
 			"x.yaml:LINE: ipv4-option: unknown detector (known: dcom-activation, icmp-conn-reset, "},
 		{"duplicate_key", "  min_mtu: 576\n", "  min_mtu: 576\n  min_mtu: 577\n", "min_mtu: 577",
@@ -184,6 +184,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("land: {enabled: true}\n"))
 	f.Add([]byte("- [\n"))
 	f.Add([]byte("land: &a\n  x: *a\n"))
+	f.Add([]byte(strings.Replace(string(rules.DefaultYAML()), "  bulletin: [MS05-019]\n  # Thresholds",
+		"  bulletin: [MS05-019]\n  threshold: {type: limit, track: by_src, count: 5, seconds: 60}\n  suppress: [{track: by_dst, ip: 192.0.2.0/24}]\n  # Thresholds", 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		set, err := rules.Parse("f.yaml", data, testSchema)
 		if err == nil {

@@ -18,6 +18,7 @@ type Settings struct {
 	DefragTimeout      int64 // seconds a datagram may take to complete
 	StreamMemcap       int   // bytes of out-of-order TCP data held, all flows
 	StreamFlowCap      int   // bytes of out-of-order TCP data held per flow direction
+	ThresholdMax       int   // threshold buckets (signature, tracked address) per worker, preallocated
 }
 
 // DefaultSettings apply to every key the engine section leaves out.
@@ -25,6 +26,7 @@ var DefaultSettings = Settings{
 	FlowMax: 262144, FlowTimeoutNew: 30, FlowTimeoutEst: 600, FlowTimeoutClosed: 10,
 	DefragMaxDatagrams: 4096, DefragMemcap: 32 << 20, DefragTimeout: 30,
 	StreamMemcap: 64 << 20, StreamFlowCap: 1 << 20,
+	ThresholdMax: 65536,
 }
 
 // settingsParams describe the engine section's keys: name, bounds, and where the value goes.
@@ -42,6 +44,7 @@ var settingsParams = []struct {
 	{Param{Name: "defrag.timeout", Min: 1, Max: 600, Help: "seconds a datagram may take to complete"}, nil, func(s *Settings) *int64 { return &s.DefragTimeout }},
 	{Param{Name: "stream.memcap", Min: 65536, Max: 1 << 36, Help: "bytes of out-of-order TCP data held"}, func(s *Settings) *int { return &s.StreamMemcap }, nil},
 	{Param{Name: "stream.flow_cap", Min: 4096, Max: 1 << 30, Help: "bytes of out-of-order TCP data held per flow direction"}, func(s *Settings) *int { return &s.StreamFlowCap }, nil},
+	{Param{Name: "threshold.max_entries", Min: 1, Max: 1 << 24, Help: "threshold buckets (signature and tracked address) per worker"}, func(s *Settings) *int { return &s.ThresholdMax }, nil},
 }
 
 // SettingsKey is the top-level key of the engine section.

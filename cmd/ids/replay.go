@@ -120,10 +120,20 @@ func printSummary(w io.Writer, eng *engine.Engine, files int, elapsed time.Durat
 	}
 	fmt.Fprintf(w, "ids replay: %d files, %d packets, %d bytes in %.3f s (%.0f packets/s)\n", files, s.Packets, s.Bytes, secs, rate)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "alerts: %d\n", s.AlertsTotal)
+	fmt.Fprintf(tw, "alerts: %d", s.AlertsTotal)
+	if s.AlertsSuppressed > 0 || s.ThresholdEvictions > 0 {
+		used, capacity := eng.ThresholdEntries()
+		fmt.Fprintf(tw, " detected, %d written, %d suppressed by thresholds and suppressions (%d threshold buckets in use of %d, %d evicted)",
+			s.AlertsTotal-s.AlertsSuppressed, s.AlertsSuppressed, used, capacity, s.ThresholdEvictions)
+	}
+	fmt.Fprintln(tw)
 	for _, sig := range eng.Rules().Signatures {
 		if n := s.Alerts[sig.Index]; n > 0 {
-			fmt.Fprintf(tw, "  %s\t%s\tsid %d\t%d\n", sig.Detector, sig.Name, sig.SID, n)
+			fmt.Fprintf(tw, "  %s\t%s\tsid %d\t%d", sig.Detector, sig.Name, sig.SID, n)
+			if m := eng.AlertsSuppressed(sig); m > 0 {
+				fmt.Fprintf(tw, "\t(%d suppressed)", m)
+			}
+			fmt.Fprintln(tw)
 		}
 	}
 	var names []string

@@ -82,6 +82,7 @@ func printRules(w io.Writer, set *rules.Set) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	printThresholds(w, set)
 	tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "PARAMETER\tVALUE\tMEANING")
 	for _, spec := range detectors.Specs() {
@@ -95,4 +96,34 @@ func printRules(w io.Writer, set *rules.Set) {
 		}
 	}
 	tw.Flush()
+}
+
+// printThresholds prints each signature's threshold and suppressions, if any has one.
+func printThresholds(w io.Writer, set *rules.Set) {
+	if !set.HasThresholds() {
+		fmt.Fprintln(w, "# no thresholds or suppressions: every detection is an alert")
+		fmt.Fprintln(w)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "SIGNATURE\tSID\tTHRESHOLD\tSUPPRESS")
+	for _, s := range set.Signatures {
+		if s.Threshold == nil && len(s.Suppress) == 0 {
+			continue
+		}
+		th := "-"
+		if t := s.Threshold; t != nil {
+			th = fmt.Sprintf("%s %s, %d per %d s", t.Type, t.Track, t.Count, t.Seconds)
+		}
+		sup := make([]string, len(s.Suppress))
+		for i := range s.Suppress {
+			sup[i] = s.Suppress[i].String()
+		}
+		if len(sup) == 0 {
+			sup = []string{"-"}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", s.Name, s.SID, th, strings.Join(sup, "; "))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "# threshold.max_entries: %d buckets per worker\n\n", set.Settings.ThresholdMax)
 }
