@@ -9,7 +9,7 @@ packages=(libpcap-dev)
 if [ "${1:-}" = "--test" ]; then
 	# The live-capture tests: network namespaces and veth (iproute2), traffic (tcpreplay), and a
 	# real Prometheus server scraping the sensor.
-	packages+=(iproute2 tcpreplay prometheus)
+	packages+=(iproute2 tcpreplay prometheus curl)
 fi
 
 missing=()
