@@ -57,6 +57,10 @@ var (
 	descAlertsQd    = newDesc("ids_alerts_queued_total", "Alerts handed to the alert writer.")
 	descAlertsOut   = newDesc("ids_alerts_written_total", "Alerts written to the output.")
 	descAlertErrs   = newDesc("ids_alert_write_errors_total", "Alerts the output refused to write.")
+	descSuppressed  = newDesc("ids_alerts_suppressed_total", "Detections kept from the output by a threshold or suppression of the rules (still counted in ids_alerts_total).")
+	descThrEntries  = newDesc("ids_threshold_entries", "Threshold buckets in use, all workers.")
+	descThrMax      = newDesc("ids_threshold_capacity", "Threshold buckets the workers can hold (threshold.max_entries summed over workers).")
+	descThrEvicted  = newDesc("ids_threshold_evictions_total", "Threshold buckets evicted because the table was full (their windows start over).")
 
 	descFlowsActive   = newDesc("ids_flows_active", "Flows tracked now, all workers.")
 	descFlowsCapacity = newDesc("ids_flows_capacity", "Flows the workers' tables can hold, all workers.")
@@ -89,7 +93,7 @@ var (
 	descReloads     = newDesc("ids_rules_reloads_total", "Rules reloads, by result (a failure keeps the old rules running).", "result")
 	descLastReload  = newDesc("ids_rules_last_reload_timestamp_seconds", "When the rules were last reloaded successfully, in seconds since the Unix epoch; 0 if never.")
 	descOutReopens  = newDesc("ids_output_reopens_total", "Times the alert output was reopened (log rotation).")
-	allDescs        = []*prometheus.Desc{descBuildInfo, descCaptureInfo, descStartTime, descReady, descWorkers, descPackets, descBytes, descKernelPkts, descCaptureDrops, descFreezes, descAnomalies, descAnomaliesDropped, descAlerts, descAlertQDrops, descAlertsQd, descAlertsOut, descAlertErrs, descFlowsActive, descFlowsCapacity, descFlowsCreated, descFlowsReused, descFlowsEvicted, descFlowsFull, descStreamHeld, descStreamMemcap, descStreamSegments, descStreamOOO, descStreamGaps, descStreamCapHits, descDefragFrags, descDefragDone, descDefragInProgress, descDefragHeld, descDefragMemcap, descDefragDrops, descAppConns, descAppGaps, descAppBufDrop, descLatency, descPanics, descReloads, descLastReload, descOutReopens}
+	allDescs        = []*prometheus.Desc{descBuildInfo, descCaptureInfo, descStartTime, descReady, descWorkers, descPackets, descBytes, descKernelPkts, descCaptureDrops, descFreezes, descAnomalies, descAnomaliesDropped, descAlerts, descAlertQDrops, descAlertsQd, descAlertsOut, descAlertErrs, descSuppressed, descThrEntries, descThrMax, descThrEvicted, descFlowsActive, descFlowsCapacity, descFlowsCreated, descFlowsReused, descFlowsEvicted, descFlowsFull, descStreamHeld, descStreamMemcap, descStreamSegments, descStreamOOO, descStreamGaps, descStreamCapHits, descDefragFrags, descDefragDone, descDefragInProgress, descDefragHeld, descDefragMemcap, descDefragDrops, descAppConns, descAppGaps, descAppBufDrop, descLatency, descPanics, descReloads, descLastReload, descOutReopens}
 	defragDropNames = [...]string{"timeout", "table_full", "memcap", "too_large", "malformed", "truncated"}
 )
 
@@ -138,6 +142,10 @@ type totals struct {
 	appBufDrops      uint64
 	latency          Histogram
 	panics           uint64
+	suppressed       uint64
+	thrEvicted       uint64
+	thrEntries       int
+	thrMax           int
 }
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
@@ -190,6 +198,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAlertsQd, s.AlertsQueued)
 	counter(descAlertsOut, s.AlertsWritten)
 	counter(descAlertErrs, s.AlertWriteErrors)
+	counter(descSuppressed, t.suppressed)
+	gauge(descThrEntries, float64(t.thrEntries))
+	gauge(descThrMax, float64(t.thrMax))
+	counter(descThrEvicted, t.thrEvicted)
 
 	gauge(descFlowsActive, float64(t.flows.Active))
 	gauge(descFlowsCapacity, float64(t.flowMax))
@@ -259,6 +271,10 @@ func (t *totals) add(w *Worker) {
 	}
 	t.anomaliesDropped += e.Stats.AnomaliesDropped
 	t.panics += e.Stats.Panics
+	t.suppressed += e.Stats.AlertsSuppressed
+	t.thrEvicted += e.Stats.ThresholdEvictions
+	t.thrEntries += e.ThresholdEntries
+	t.thrMax += e.ThresholdMax
 
 	f := &e.Flows
 	t.flows.Active += f.Active
