@@ -65,11 +65,6 @@ type Sensor struct {
 // New opens the capture, the alert output and the metrics listener, then drops privileges if
 // asked: everything that needs them is done here.
 func New(cfg Config) (*Sensor, error) {
-	if cfg.AlertQueue <= 0 {
-		cfg.AlertQueue = 4096
-	}
-	s := &Sensor{cfg: cfg, log: cfg.Log, retired: map[metrics.AlertKey]uint64{}, reopenCh: make(chan chan error), writerDone: make(chan struct{}), start: time.Now()}
-	s.rules.Store(cfg.Rules)
 	srcs, err := source.Open(cfg.Source)
 	if err != nil {
 		return nil, err
@@ -79,27 +74,42 @@ func New(cfg Config) (*Sensor, error) {
 			src.Close()
 		}
 	}
-	if s.out, err = openOutput(cfg.Output); err != nil {
+	out, err := openOutput(cfg.Output)
+	if err != nil {
 		closeAll()
 		return nil, fmt.Errorf("alert output: %w", err)
 	}
+	var ln net.Listener
 	if cfg.MetricsAddr != "" {
-		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+		if ln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
 			closeAll()
-			s.out.close()
+			out.close()
 			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
 	}
 	if cfg.User != "" {
-		if err := dropPrivileges(cfg.User, s.out); err != nil {
+		if err := dropPrivileges(cfg.User, out); err != nil {
 			closeAll()
-			s.out.close()
-			if s.metricsLn != nil {
-				s.metricsLn.Close()
+			out.close()
+			if ln != nil {
+				ln.Close()
 			}
 			return nil, fmt.Errorf("--user %s: %w", cfg.User, err)
 		}
 	}
+	s := assemble(cfg, srcs, out)
+	s.metricsLn = ln
+	return s, nil
+}
+
+// assemble builds the sensor around opened sources and output: one engine per source.
+func assemble(cfg Config, srcs []source.Source, out *output) *Sensor {
+	if cfg.AlertQueue <= 0 {
+		cfg.AlertQueue = 4096
+	}
+	s := &Sensor{cfg: cfg, log: cfg.Log, out: out, retired: map[metrics.AlertKey]uint64{},
+		reopenCh: make(chan chan error), writerDone: make(chan struct{}), start: time.Now()}
+	s.rules.Store(cfg.Rules)
 	s.alerts = newAlertQueue(cfg.AlertQueue)
 	for i, src := range srcs {
 		sink := &queueSink{q: s.alerts, fast: cfg.Fast}
@@ -108,7 +118,7 @@ func New(cfg Config) (*Sensor, error) {
 		w.publish()
 		s.workers = append(s.workers, w)
 	}
-	return s, nil
+	return s
 }
 
 // Run captures until ctx is done, then stops capture, lets every worker finish its packet and

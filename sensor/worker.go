@@ -31,6 +31,7 @@ type worker struct {
 	set *rules.Set // the rules eng runs
 	lat metrics.Histogram
 
+	n           uint64 // packets read
 	lastPublish time.Time
 	errs        uint64 // capture errors other than timeouts
 
@@ -42,33 +43,38 @@ type worker struct {
 func (w *worker) run() {
 	defer w.s.wg.Done()
 	defer w.src.Close()
-	var n uint64
-	for !w.s.stopping.Load() {
-		data, info, err := w.src.Next()
-		if err != nil {
-			if errors.Is(err, source.ErrClosed) {
-				break
-			}
-			if !errors.Is(err, source.ErrTimeout) {
-				w.captureError(err)
-			}
-			w.tick(time.Now())
-			continue
-		}
-		n++
-		if n%sampleEvery == 0 {
-			t0 := time.Now()
-			w.eng.Process(data, info)
-			w.lat.Observe(time.Since(t0).Seconds())
-		} else {
-			w.eng.Process(data, info)
-		}
-		if n%clockEvery == 0 {
-			w.tick(time.Now())
-		}
+	for !w.s.stopping.Load() && w.step() {
 	}
 	w.eng.Flush()
 	w.publish()
+}
+
+// step reads and processes one packet, or handles a timeout or error; false once the source
+// is closed. Nothing here allocates: the engine, the sink and the publishing reuse their memory.
+func (w *worker) step() bool {
+	data, info, err := w.src.Next()
+	if err != nil {
+		if errors.Is(err, source.ErrClosed) {
+			return false
+		}
+		if !errors.Is(err, source.ErrTimeout) {
+			w.captureError(err)
+		}
+		w.tick(time.Now())
+		return true
+	}
+	w.n++
+	if w.n%sampleEvery == 0 {
+		t0 := time.Now()
+		w.eng.Process(data, info)
+		w.lat.Observe(time.Since(t0).Seconds())
+	} else {
+		w.eng.Process(data, info)
+	}
+	if w.n%clockEvery == 0 {
+		w.tick(time.Now())
+	}
+	return true
 }
 
 // tick publishes counters and picks up reloaded rules, at most every publishEvery.
