@@ -37,13 +37,14 @@ const smbBuffers = 64
 
 // Layer is the application layer of one engine (one worker).
 type Layer struct {
-	proto  []Proto            // by flow slot
-	nntp   []decode.NNTPLines // by flow slot: the client direction's command lines
-	smb    []smbState         // by flow slot: the client direction's framing
-	pool   pool               // SMB messages assembled from pieces
-	smbNeg decode.SMBNegotiate
-	nntpD  []detectors.NNTPDetector
-	smbD   []detectors.SMBDetector
+	maxFlows int
+	proto    []Proto            // by flow slot
+	nntp     []decode.NNTPLines // by flow slot: the client direction's command lines
+	smb      []smbState         // by flow slot: the client direction's framing
+	pool     pool               // SMB messages assembled from pieces
+	smbNeg   decode.SMBNegotiate
+	nntpD    []detectors.NNTPDetector
+	smbD     []detectors.SMBDetector
 
 	rpc        []rpcState    // by flow slot: the client direction's DCE/RPC framing
 	rpcPool    pool          // PDUs assembled from pieces, requests joined from fragments
@@ -68,7 +69,51 @@ type Stats struct {
 // New builds the layer for a flow table of maxFlows entries, dispatching to the detectors in
 // dets that inspect application messages. It returns nil when no detector needs it.
 func New(maxFlows int, dets []detectors.Instance) *Layer {
-	l := &Layer{}
+	if !Reads(dets) {
+		return nil
+	}
+	l := &Layer{maxFlows: maxFlows}
+	l.Rebind(dets)
+	return l
+}
+
+// Reads says whether any of dets reads application messages (whether New would build a layer).
+func Reads(dets []detectors.Instance) bool {
+	var l Layer
+	l.bind(dets)
+	return len(l.nntpD) > 0 || len(l.smbD) > 0 || len(l.rpcD) > 0
+}
+
+// Rebind hands the messages to a new set of detectors (a rules reload, or New), keeping every
+// connection's parser state: a message being assembled is still inspected. State for a protocol
+// no detector read before is allocated here; connections already under way stay as they were
+// (a protocol nobody reads any more is parsed to the end of its connections, for nobody).
+func (l *Layer) Rebind(dets []detectors.Instance) {
+	l.bind(dets)
+	if l.proto == nil {
+		l.proto = make([]Proto, l.maxFlows)
+	}
+	if len(l.nntpD) > 0 && l.nntp == nil {
+		l.nntp = make([]decode.NNTPLines, l.maxFlows)
+	}
+	if len(l.smbD) > 0 && l.smb == nil {
+		l.smb = make([]smbState, l.maxFlows)
+		l.pool = newPool(smbBuffers, smbMaxMessage)
+	}
+	if len(l.rpcD) > 0 && l.rpc == nil {
+		l.rpc = make([]rpcState, l.maxFlows) // slots are reset by WantStream before use
+		l.rpcPool = newPool(rpcBuffers, rpcBufSize)
+		l.rpcCtx = make([]rpcCtxTable, rpcCtxPools)
+		l.rpcFreeCtx = make([]int32, rpcCtxPools)
+		for i := range l.rpcFreeCtx {
+			l.rpcFreeCtx[i] = int32(rpcCtxPools - 1 - i)
+		}
+	}
+}
+
+// bind picks the detectors that read each protocol's messages.
+func (l *Layer) bind(dets []detectors.Instance) {
+	l.nntpD, l.smbD, l.rpcD = nil, nil, nil
 	for _, d := range dets {
 		if nd, ok := d.Detector.(detectors.NNTPDetector); ok {
 			l.nntpD = append(l.nntpD, nd)
@@ -80,27 +125,6 @@ func New(maxFlows int, dets []detectors.Instance) *Layer {
 			l.rpcD = append(l.rpcD, rd)
 		}
 	}
-	if len(l.nntpD) == 0 && len(l.smbD) == 0 && len(l.rpcD) == 0 {
-		return nil
-	}
-	l.proto = make([]Proto, maxFlows)
-	if len(l.nntpD) > 0 {
-		l.nntp = make([]decode.NNTPLines, maxFlows)
-	}
-	if len(l.smbD) > 0 {
-		l.smb = make([]smbState, maxFlows)
-		l.pool = newPool(smbBuffers, smbMaxMessage)
-	}
-	if len(l.rpcD) > 0 {
-		l.rpc = make([]rpcState, maxFlows) // slots are reset by WantStream before use
-		l.rpcPool = newPool(rpcBuffers, rpcBufSize)
-		l.rpcCtx = make([]rpcCtxTable, rpcCtxPools)
-		l.rpcFreeCtx = make([]int32, rpcCtxPools)
-		for i := range l.rpcFreeCtx {
-			l.rpcFreeCtx[i] = int32(rpcCtxPools - 1 - i)
-		}
-	}
-	return l
 }
 
 // Inspect is not used: the layer reads streams, not packets.

@@ -82,32 +82,28 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 	return e
 }
 
-// SetRules swaps in the detectors that set enables, keeping the flow table, defragmentation
-// and TCP state: live connections stay tracked across a rules reload. Each flow's stream readers
-// are chosen anew on its next packet (what they held is freed; they resynchronise as on a
-// mid-stream pickup). The engine's limits (set.Settings) were fixed by New; changing them takes
-// a restart. Per-signature counts start again at zero: the caller keeps the old ones. Threshold
-// windows start afresh.
+// SetRules swaps in the detectors that set enables, keeping the flow table, defragmentation,
+// TCP state and the application parsers' state: connections under way stay tracked, and a
+// message being assembled across a rules reload is still inspected. The engine's limits
+// (set.Settings) were fixed by New; changing them takes a restart. Per-signature counts start
+// again at zero: the caller keeps the old ones. Threshold windows start afresh.
 func (e *Engine) SetRules(set *rules.Set) {
-	e.flows.ForEach(func(f *flow.Flow) {
-		e.releaseStreams(f)
-		f.StreamFor = 0
-	})
 	e.setDetectors(set)
 }
 
 func (e *Engine) setDetectors(set *rules.Set) {
 	e.rules = set
 	e.dets = detectors.Build(set)
+	// Flow.StreamFor holds indexes into streamDets, so their order must survive a reload: the
+	// application layer is the only stream detector and stays at its index.
 	e.streamDets = streamDetectors(e.dets)
-	old := e.app
-	e.app = nil
-	if l := app.New(e.flows.Max(), e.dets); l != nil {
-		if old != nil {
-			l.Stats = old.Stats // counters carry on across a reload
-		}
-		e.app = l
-		e.streamDets = append(e.streamDets, l)
+	if e.app != nil {
+		e.app.Rebind(e.dets)
+	} else {
+		e.app = app.New(e.flows.Max(), e.dets)
+	}
+	if e.app != nil {
+		e.streamDets = append(e.streamDets, e.app)
 	}
 	e.Stats.Alerts = make([]uint64, len(set.Signatures))
 	e.thr.reset(set)
