@@ -145,3 +145,26 @@ func BenchmarkProcess(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }
+
+// BenchmarkReplayFile is `ids replay` without the command line: the capture file named by
+// IDS_BENCH_PCAP (in the page cache after the first pass) read and processed end to end, for
+// profiling. One op is one pass over the file.
+func BenchmarkReplayFile(b *testing.B) {
+	path := os.Getenv("IDS_BENCH_PCAP")
+	if path == "" {
+		b.Skip("set IDS_BENCH_PCAP to a capture file")
+	}
+	var packets uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer() // building the tables is once per run, not per packet
+		e := New(defaultRules(b), alert.NewEVE(io.Discard))
+		b.StartTimer()
+		if err := e.ReplayFile(path, nil); err != nil {
+			b.Fatal(err)
+		}
+		packets += e.Stats.Packets
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}

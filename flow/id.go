@@ -18,13 +18,12 @@ func ID(p *decode.Packet) uint64 {
 func (k *Key) stableID(start int64) uint64 {
 	h := uint64(fnvOffset)
 	byte8 := func(b byte) { h = (h ^ uint64(b)) * fnvPrime }
-	for _, b := range k.A {
-		byte8(b)
+	for _, w := range [...]uint64{k.A[0], k.A[1], k.B[0], k.B[1]} { // the address bytes in order
+		for i := 56; i >= 0; i -= 8 {
+			byte8(byte(w >> i))
+		}
 	}
-	for _, b := range k.B {
-		byte8(b)
-	}
-	for _, v := range [...]uint64{uint64(k.PA), uint64(k.PB), uint64(k.Proto), uint64(k.VLAN[0]), uint64(k.VLAN[1]), uint64(start)} {
+	for _, v := range [...]uint64{uint64(k.Ports >> 16), uint64(k.Ports & 0xffff), uint64(k.Proto), uint64(k.VLANs >> 16), uint64(k.VLANs & 0xffff), uint64(start)} {
 		for i := 0; i < 8; i++ {
 			byte8(byte(v >> (8 * i)))
 		}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"encoding/binary"
 	"net/netip"
 
 	"github.com/ids-sensor/ids/decode"
@@ -43,10 +44,10 @@ var EvictReasonNames = [NumEvictReasons]string{"timeout_new", "timeout_establish
 
 // Key identifies a flow in both directions: the endpoints in canonical order.
 type Key struct {
-	A, B   [16]byte // addresses as 16 bytes (IPv4-mapped for IPv4); A sorts before B
-	PA, PB uint16   // ports of A and B
-	Proto  uint8
-	VLAN   [2]uint16 // outer two VLAN ids
+	A, B  [2]uint64 // addresses as two big-endian words (IPv4-mapped for IPv4); A sorts before B
+	Ports uint32    // A's port << 16 | B's port
+	VLANs uint32    // outer VLAN id << 16 | the next one
+	Proto uint8
 }
 
 // Flow is one conversation. Direction 0 is the initiator's (the source of the first packet seen).
@@ -64,6 +65,7 @@ type Flow struct {
 	Stream    [2]stream.Half // reassembly of each direction, when StreamMask is not 0
 	StreamFor uint16         // bit set of the stream detectors reading this flow (engine-assigned)
 
+	listed     int64 // Last when the flow was last moved to the front of its eviction list
 	hash       uint32
 	slot       int32 // own index in Table.flows
 	prev, next int32 // eviction list links (slot indexes, -1 = none)
@@ -145,53 +147,45 @@ func (t *Table) Config() Config { return t.cfg }
 
 // KeyOf returns p's flow key and whether p's source is the key's A side.
 func KeyOf(p *decode.Packet) (Key, bool) {
-	return makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto, p.VLAN, p.NumVLAN)
+	var k Key
+	srcIsA := k.set(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto, p.VLAN, p.NumVLAN)
+	return k, srcIsA
 }
 
-func makeKey(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan [decode.MaxVLANs]uint16, nvlan uint8) (Key, bool) {
-	k := Key{Proto: proto}
+// set fills k in place (a key built and returned by value costs store-forwarding stalls on the
+// packet path) and says whether src is the A side. Endpoints are ordered as (address, port)
+// integers, the same order as comparing their bytes.
+func (k *Key) set(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan [decode.MaxVLANs]uint16, nvlan uint8) bool {
+	s, d := src.As16(), dst.As16()
+	sh, sl := binary.BigEndian.Uint64(s[:8]), binary.BigEndian.Uint64(s[8:])
+	dh, dl := binary.BigEndian.Uint64(d[:8]), binary.BigEndian.Uint64(d[8:])
+	srcIsA := sh < dh || sh == dh && (sl < dl || sl == dl && sport <= dport)
+	if srcIsA {
+		k.A, k.B, k.Ports = [2]uint64{sh, sl}, [2]uint64{dh, dl}, uint32(sport)<<16|uint32(dport)
+	} else {
+		k.A, k.B, k.Ports = [2]uint64{dh, dl}, [2]uint64{sh, sl}, uint32(dport)<<16|uint32(sport)
+	}
+	k.VLANs = 0
 	if nvlan > 0 {
-		k.VLAN[0] = vlan[0]
+		k.VLANs = uint32(vlan[0]) << 16
 	}
 	if nvlan > 1 {
-		k.VLAN[1] = vlan[1]
+		k.VLANs |= uint32(vlan[1])
 	}
-	s, d := src.As16(), dst.As16()
-	srcFirst := lessEndpoint(s, sport, d, dport)
-	if srcFirst {
-		k.A, k.PA, k.B, k.PB = s, sport, d, dport
-	} else {
-		k.A, k.PA, k.B, k.PB = d, dport, s, sport
-	}
-	return k, srcFirst
+	k.Proto = proto
+	return srcIsA
 }
 
-func lessEndpoint(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
-	}
-	return pa <= pb
-}
-
-// hash mixes a key into 32 bits: two multiply-xorshift rounds over the key's words.
+// hash mixes a key into 32 bits: multiply-xorshift rounds over the key's words.
 func (k *Key) hash() uint32 {
-	h := uint64(k.Proto)<<32 | uint64(k.PA)<<16 | uint64(k.PB)
-	h ^= uint64(k.VLAN[0])<<48 | uint64(k.VLAN[1])<<32
-	for _, w := range [4]uint64{le64(k.A[0:8]), le64(k.A[8:16]), le64(k.B[0:8]), le64(k.B[8:16])} {
+	h := uint64(k.Proto)<<32 ^ uint64(k.Ports) ^ uint64(k.VLANs)<<40
+	for _, w := range [4]uint64{k.A[0], k.A[1], k.B[0], k.B[1]} {
 		h = (h ^ w) * 0x9e3779b97f4a7c15
 		h ^= h >> 29
 	}
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 32
-	return uint32(h) | 1 // never 0, so an index entry is never 0
-}
-
-func le64(b []byte) uint64 {
-	_ = b[7]
-	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+	return uint32(h)
 }
 
 // Lookup finds p's flow, creating it when create is set and p may start one. dir is 0 when p
@@ -200,12 +194,15 @@ func le64(b []byte) uint64 {
 func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created bool) {
 	t.expire(p.TS)
 	t.Stats.Lookups++
-	k, srcIsA := KeyOf(p)
+	var k Key
+	srcIsA := k.set(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto, p.VLAN, p.NumVLAN)
 	h := k.hash()
 	if slot := t.find(&k, h); slot >= 0 {
 		f = &t.flows[slot]
 		f.Last = max(f.Last, p.TS)
-		t.touch(slot)
+		if f.Last-f.listed >= relistEvery {
+			t.touch(slot)
+		}
 		return f, f.dirOf(srcIsA), false
 	}
 	if !create {
@@ -217,7 +214,7 @@ func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created
 		return nil, 0, false
 	}
 	f = &t.flows[slot]
-	*f = Flow{Key: k, First: p.TS, Last: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
+	*f = Flow{Key: k, First: p.TS, Last: p.TS, listed: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
 	f.ID = k.stableID(p.TS)
 	t.index.Insert(h, slot)
 	t.lists[StateNew].pushFront(t, slot)
@@ -229,7 +226,8 @@ func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created
 // Find returns the flow with the given endpoints without creating or touching it; dir is the
 // direction of a packet from src to dst.
 func (t *Table) Find(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan [decode.MaxVLANs]uint16, nvlan uint8) (*Flow, int) {
-	k, srcIsA := makeKey(src, dst, sport, dport, proto, vlan, nvlan)
+	var k Key
+	srcIsA := k.set(src, dst, sport, dport, proto, vlan, nvlan)
 	if slot := t.find(&k, k.hash()); slot >= 0 {
 		f := &t.flows[slot]
 		return f, f.dirOf(srcIsA)
@@ -325,9 +323,17 @@ func (t *Table) evict(slot int32, reason int) {
 	t.Stats.Active--
 }
 
+// relistEvery is how much packet time passes before a flow's packet moves it to the front of
+// its eviction list again. Moving it on every packet would touch three other flows' memory (its
+// list neighbours) per packet; this way an active flow pays that once a second, and the lists
+// stay ordered by last activity to within a second, which is what timeouts of seconds need.
+const relistEvery = 1e9
+
 // touch marks slot most recently used in its state's list.
 func (t *Table) touch(slot int32) {
-	l := &t.lists[t.flows[slot].State]
+	f := &t.flows[slot]
+	f.listed = f.Last
+	l := &t.lists[f.State]
 	if l.head != slot {
 		l.remove(t, slot)
 		l.pushFront(t, slot)
@@ -341,6 +347,7 @@ func (t *Table) SetState(f *Flow, st State) {
 	}
 	t.lists[f.State].remove(t, f.slot)
 	f.State = st
+	f.listed = f.Last
 	t.lists[st].pushFront(t, f.slot)
 }
 
