@@ -18,7 +18,7 @@ generate:
 	go generate ./pcaps
 
 bench:
-	go test -run='^$$' -bench=. -benchmem ./...
+	bash scripts/bench.sh
 
 clean:
 	rm -rf bin

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -72,6 +74,8 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	eng := engine.New(set, sink)
 
 	prog := newProgress(stderr, files)
+	var mem0, mem1 runtime.MemStats // heap allocations of the run itself, for the summary
+	runtime.ReadMemStats(&mem0)
 	start := time.Now()
 	var inputErrors []error
 	for i, path := range files {
@@ -83,6 +87,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	}
 	prog.stop()
 	elapsed := time.Since(start)
+	runtime.ReadMemStats(&mem1)
 
 	status := exitOK
 	if err := eng.Flush(); err != nil && eng.Stats.FirstWriteError == nil {
@@ -94,7 +99,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if !*quiet {
-		printSummary(stderr, eng, len(files), elapsed)
+		printSummary(stderr, eng, len(files), elapsed, mem1.Mallocs-mem0.Mallocs)
 	}
 	switch {
 	case eng.Stats.FirstWriteError != nil:
@@ -111,7 +116,7 @@ func runReplay(args []string, stdout, stderr io.Writer) int {
 	return status
 }
 
-func printSummary(w io.Writer, eng *engine.Engine, files int, elapsed time.Duration) {
+func printSummary(w io.Writer, eng *engine.Engine, files int, elapsed time.Duration, mallocs uint64) {
 	s := &eng.Stats
 	secs := elapsed.Seconds()
 	rate := 0.0
@@ -119,6 +124,10 @@ func printSummary(w io.Writer, eng *engine.Engine, files int, elapsed time.Durat
 		rate = float64(s.Packets) / secs
 	}
 	fmt.Fprintf(w, "ids replay: %d files, %d packets, %d bytes in %.3f s (%.0f packets/s)\n", files, s.Packets, s.Bytes, secs, rate)
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // on failure Maxrss stays 0
+	fmt.Fprintf(w, "memory: %d heap allocations during the run (%.3g per packet), peak RSS %.1f MiB\n",
+		mallocs, float64(mallocs)/float64(max(s.Packets, 1)), float64(ru.Maxrss)/1024) // Linux: Maxrss in KiB
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintf(tw, "alerts: %d", s.AlertsTotal)
 	if s.AlertsSuppressed > 0 || s.ThresholdEvictions > 0 {
