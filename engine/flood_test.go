@@ -75,38 +75,34 @@ func heapBytes() uint64 {
 }
 
 // A flood of SYNs from random sources must keep the flow table at its cap, evicting new flows
-// (with counters) instead of growing, and allocate nothing while doing it.
+// (with counters) instead of growing, allocate nothing while doing it, and keep at least half the
+// engine's normal packet rate (attackRun: memory against the configured budget, rates).
 func TestSYNFloodStaysWithinCaps(t *testing.T) {
-	n := 5_000_000
+	n := 10_000_000
 	if testing.Short() {
 		n = 500_000
 	}
 	set := defaultRules(t)
-	set.Settings.FlowMax = 100_000
-	e := New(set, alert.NewEVE(io.Discard))
-	heapBefore := heapBytes()
-	frame := make([]byte, 64)
-	var x uint32 = 2463534242
-	for i := 0; i < n; i++ {
-		x ^= x << 13 // xorshift: random sources and ports without allocation
-		x ^= x >> 17
-		x ^= x << 5
-		f := tcp4(frame, x, 0xc0000201, uint16(x>>7), 80, fSYN, x, 0, 0)
-		e.Process(f, info(int64(i)*1000, f)) // 1 M SYN/s of packet time
-	}
+	r := newAttackRun(t, set)
+	e := r.e
 	fs := &e.Flows().Stats
-	heapAfter := heapBytes()
-	t.Logf("%d SYNs: flows active %d (cap %d), created %d, evicted %v; heap grew %d KiB; VmRSS %d KiB, VmHWM %d KiB",
-		n, fs.Active, set.Settings.FlowMax, fs.Created, fs.Evicted, (int64(heapAfter)-int64(heapBefore))>>10, rssKiB("VmRSS"), rssKiB("VmHWM"))
+	created0, evicted0 := fs.Created, fs.Evicted
+	base := r.lastTS + 1e9
+	var x xorshift = 2463534242 // random sources and ports without allocation
+	r.phase(n, func(i int, frame []byte) ([]byte, int64) {
+		x.next()
+		return tcp4(frame, uint32(x), 0xc0000201, uint16(x>>7), 80, fSYN, uint32(x), 0, 0), base + int64(i)*1000 // 1 M SYN/s of packet time
+	})
+	evicted := fs.Evicted[flow.EvictPressure] + fs.Evicted[flow.EvictTimeoutNew] - evicted0[flow.EvictPressure] - evicted0[flow.EvictTimeoutNew]
+	t.Logf("%d SYNs: flows active %d (flow.max %d), created %d, evicted %v (pressure + timeout_new during the flood %d), no room %d",
+		n, fs.Active, set.Settings.FlowMax, fs.Created-created0, fs.Evicted, evicted, fs.NoRoom)
 	if fs.Active > uint64(set.Settings.FlowMax) {
 		t.Errorf("%d flows active, cap %d", fs.Active, set.Settings.FlowMax)
 	}
-	if fs.Evicted[flow.EvictPressure]+fs.Evicted[flow.EvictTimeoutNew] < uint64(n-set.Settings.FlowMax) {
+	if evicted < uint64(n-set.Settings.FlowMax) {
 		t.Errorf("evictions %v do not account for the flood", fs.Evicted)
 	}
-	if heapAfter > heapBefore+1<<20 {
-		t.Errorf("heap grew by %d bytes during the flood", heapAfter-heapBefore)
-	}
+	r.finish("SYN flood")
 }
 
 // BenchmarkManyFlows replays n concurrent TCP connections, interleaved so that every one is
@@ -179,23 +175,27 @@ func flowFrame(buf []byte, n, i int) []byte {
 }
 
 // A flood of fragments that never complete must keep defragmentation within its datagram and
-// byte caps, dropping the oldest datagrams with counters, and allocate nothing.
+// byte caps, dropping the oldest datagrams with counters, allocate nothing, and keep at least half
+// the engine's normal packet rate. Run against the shipped caps (defrag.max_datagrams,
+// defrag.memcap), which the flood exceeds a hundredfold.
 func TestFragmentFloodStaysWithinCaps(t *testing.T) {
 	n := 2_000_000
 	if testing.Short() {
 		n = 200_000
 	}
 	set := defaultRules(t)
-	set.Settings.DefragMaxDatagrams = 1000
-	set.Settings.DefragMemcap = 1 << 20
-	e := New(set, alert.NewEVE(io.Discard))
-	heapBefore := heapBytes()
-	frame := make([]byte, 14+20+512)
-	var x uint32 = 88172645
-	for i := 0; i < n; i++ {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
+	r := newAttackRun(t, set)
+	e := r.e
+	ds := &e.Defrag().Stats
+	before := *ds
+	base := r.lastTS + 1e9
+	var x xorshift = 88172645
+	var maxHeld, maxInProgress uint64
+	r.phase(n, func(i int, frame []byte) ([]byte, int64) {
+		x.next()
+		if i&1023 == 0 {
+			maxHeld, maxInProgress = max(maxHeld, ds.BytesHeld), max(maxInProgress, ds.InProgress)
+		}
 		f := frame[:14+20+8*(1+int(x%64))] // 8..512 bytes of payload
 		clear(f[:34])
 		binary.BigEndian.PutUint16(f[12:], 0x0800)
@@ -204,22 +204,19 @@ func TestFragmentFloodStaysWithinCaps(t *testing.T) {
 		binary.BigEndian.PutUint16(ip[2:], uint16(len(f)-14))
 		binary.BigEndian.PutUint16(ip[4:], uint16(x))                  // id
 		binary.BigEndian.PutUint16(ip[6:], 0x2000|uint16(x>>20)&0x3ff) // MF, some offset: never complete
-		binary.BigEndian.PutUint32(ip[12:], x)
+		binary.BigEndian.PutUint32(ip[12:], uint32(x))
 		binary.BigEndian.PutUint32(ip[16:], 0xc0000201)
-		e.Process(f, info(int64(i)*1000, f))
+		return f, base + int64(i)*1000
+	})
+	maxHeld, maxInProgress = max(maxHeld, ds.BytesHeld), max(maxInProgress, ds.InProgress)
+	st := &set.Settings
+	t.Logf("%d fragments: %d datagrams in progress (max %d, cap %d), %d bytes held (max %d, cap %d), evicted %d, memcap drops %d, timeouts %d",
+		n, ds.InProgress, maxInProgress, st.DefragMaxDatagrams, ds.BytesHeld, maxHeld, st.DefragMemcap, ds.EvictedFull-before.EvictedFull, ds.MemcapDrops-before.MemcapDrops, ds.Timeouts-before.Timeouts)
+	if maxInProgress > uint64(st.DefragMaxDatagrams) || maxHeld > uint64(st.DefragMemcap) {
+		t.Errorf("caps exceeded: %+v (max in progress %d, max held %d)", *ds, maxInProgress, maxHeld)
 	}
-	ds := &e.Defrag().Stats
-	heapAfter := heapBytes()
-	t.Logf("%d fragments: %d datagrams in progress (cap %d), %d bytes held (cap %d), evicted %d, memcap drops %d, timeouts %d; heap grew %d KiB; VmHWM %d KiB",
-		n, ds.InProgress, set.Settings.DefragMaxDatagrams, ds.BytesHeld, set.Settings.DefragMemcap, ds.EvictedFull, ds.MemcapDrops, ds.Timeouts,
-		(int64(heapAfter)-int64(heapBefore))>>10, rssKiB("VmHWM"))
-	if ds.InProgress > uint64(set.Settings.DefragMaxDatagrams) || ds.BytesHeld > uint64(set.Settings.DefragMemcap) {
-		t.Errorf("caps exceeded: %+v", *ds)
-	}
-	if ds.EvictedFull+ds.MemcapDrops+ds.Timeouts == 0 || ds.Fragments != uint64(n) {
+	if ds.EvictedFull+ds.MemcapDrops+ds.Timeouts == before.EvictedFull+before.MemcapDrops+before.Timeouts || ds.Fragments-before.Fragments != uint64(n) {
 		t.Errorf("the flood was not evicted with counters: %+v", *ds)
 	}
-	if heapAfter > heapBefore+1<<20 {
-		t.Errorf("heap grew by %d bytes during the flood", heapAfter-heapBefore)
-	}
+	r.finish("fragment flood")
 }
