@@ -4,11 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"runtime/metrics"
-	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -50,28 +45,6 @@ const (
 
 func info(ts int64, frame []byte) capture.Info {
 	return capture.Info{Timestamp: ts, CapLen: len(frame), WireLen: len(frame), LinkType: layers.LinkTypeEthernet}
-}
-
-// rssKiB reads a /proc/self/status field (VmRSS, VmHWM) in KiB; 0 where /proc is missing.
-func rssKiB(field string) int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			v, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func heapBytes() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	runtime.GC()
-	metrics.Read(s)
-	return s[0].Value.Uint64()
 }
 
 // A flood of SYNs from random sources must keep the flow table at its cap, evicting new flows
