@@ -87,6 +87,9 @@ type pkt struct {
 	data []byte
 	exp  []expect
 	gap  time.Duration // time since the previous packet; 0 means 1 ms
+	wire int           // the record's original length when wireSet (hostile captures)
+	// wireSet: the record states wire as its original length instead of len(data)
+	wireSet bool
 }
 
 // stream is an ordered list of frames with what each is expected to raise.
@@ -98,6 +101,14 @@ type stream struct {
 func (s *stream) add(frame []byte, e ...expect) {
 	s.pkts = append(s.pkts, pkt{data: frame, exp: e, gap: s.gap})
 	s.gap = 0
+}
+
+// addWire adds a frame whose record claims wire bytes on the wire, whatever len(frame) is:
+// more for a frame cut short, less (a caplen > len record) for a lying writer.
+func (s *stream) addWire(frame []byte, wire int, e ...expect) {
+	s.add(frame, e...)
+	last := &s.pkts[len(s.pkts)-1]
+	last.wire, last.wireSet = wire, true
 }
 
 // wait puts d, instead of 1 ms, between the last packet added and the next one.
@@ -134,6 +145,10 @@ type capture struct {
 	l    link // how IP packets are framed by default
 	what string
 	why  string
+
+	// Hostile file structure, classic pcap only (see hostile.go).
+	snap     int // the file header's snap length, every record cut to it; 0: 65535, nothing cut
+	truncate int // bytes cut off the end of the file: the last record is broken
 }
 
 // send frames an IP packet with the capture's link and adds it.
@@ -155,6 +170,9 @@ func (c *capture) expected() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n", c.what)
 	fmt.Fprintf(&b, "# %s\n", c.why)
+	if off, rec := c.brokenRecord(); rec > 0 {
+		fmt.Fprintf(&b, "error offset %d record %d\n", off, rec)
+	}
 	for _, k := range slices.Sorted(mapKeys(alerts)) {
 		fmt.Fprintf(&b, "alert %s %d\n", k, alerts[k])
 	}
@@ -177,6 +195,9 @@ func mapKeys(m map[string]int) func(func(string) bool) {
 // encode writes the capture file: classic pcap with microsecond timestamps, or pcapng with fixed
 // section and interface options (nothing taken from the machine running the generator).
 func (c *capture) encode() ([]byte, error) {
+	if c.hostile() {
+		return c.encodeRaw(), nil
+	}
 	var b bytes.Buffer
 	var write func(gopacket.CaptureInfo, []byte) error
 	flush := func() error { return nil }
@@ -384,4 +405,71 @@ func setTS(opts []byte, val, ecr uint32) {
 		}
 		i += int(opts[i+1])
 	}
+}
+
+// hostile reports whether the capture needs a file structure pcapgo's writer refuses to write.
+func (c *capture) hostile() bool {
+	if c.snap != 0 || c.truncate != 0 {
+		return true
+	}
+	for _, p := range c.pkts {
+		if p.wireSet {
+			return true
+		}
+	}
+	return false
+}
+
+// record returns the bytes the i-th record captures and the original length it states.
+func (c *capture) record(i int) (data []byte, wire int) {
+	p := c.pkts[i]
+	data, wire = p.data, len(p.data)
+	if p.wireSet {
+		wire = p.wire
+	}
+	if c.snap != 0 && len(data) > c.snap {
+		data = data[:c.snap]
+	}
+	return data, wire
+}
+
+// encodeRaw writes a classic little-endian microsecond pcap byte by byte: snap length c.snap,
+// records cut to it or stating the wire lengths the packets ask for, then c.truncate bytes cut
+// off the end.
+func (c *capture) encodeRaw() []byte {
+	snap := cmp.Or(c.snap, snaplen)
+	b := binary.LittleEndian.AppendUint32(nil, 0xa1b2c3d4)
+	b = binary.LittleEndian.AppendUint16(b, 2)
+	b = binary.LittleEndian.AppendUint16(b, 4)
+	b = binary.LittleEndian.AppendUint32(b, 0) // thiszone
+	b = binary.LittleEndian.AppendUint32(b, 0) // sigfigs
+	b = binary.LittleEndian.AppendUint32(b, uint32(snap))
+	b = binary.LittleEndian.AppendUint32(b, uint32(c.lt))
+	ts := epoch
+	for i, p := range c.pkts {
+		if i > 0 {
+			ts = ts.Add(cmp.Or(p.gap, time.Millisecond))
+		}
+		data, wire := c.record(i)
+		b = binary.LittleEndian.AppendUint32(b, uint32(ts.Unix()))
+		b = binary.LittleEndian.AppendUint32(b, uint32(ts.Nanosecond()/1000))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+		b = binary.LittleEndian.AppendUint32(b, uint32(wire))
+		b = append(b, data...)
+	}
+	return b[:len(b)-c.truncate]
+}
+
+// brokenRecord is where a reader must stop in a truncated capture: the byte offset at which the
+// last record starts and its 1-based number; 0, 0 when the file is whole.
+func (c *capture) brokenRecord() (offset, record int) {
+	if c.truncate == 0 {
+		return 0, 0
+	}
+	offset = 24
+	for i := range len(c.pkts) - 1 {
+		data, _ := c.record(i)
+		offset += 16 + len(data)
+	}
+	return offset, len(c.pkts)
 }

@@ -55,7 +55,7 @@ func defaultOut() string {
 
 // corpus lists every capture, in the order the README tables list them.
 func corpus() []*capture {
-	return slices.Concat(landCases(), pmtuCases(), optionCases(), rstCases(), connResetCases(), fragCases(), smbCases(), messengerCases(), msmqCases(), dcomCases(), nntpCases(), benignCases())
+	return slices.Concat(landCases(), pmtuCases(), optionCases(), rstCases(), connResetCases(), fragCases(), smbCases(), messengerCases(), msmqCases(), dcomCases(), nntpCases(), benignCases(), hostileCases())
 }
 
 func newCapture(path string, lt layers.LinkType, l link, what, why string) *capture {
