@@ -128,13 +128,7 @@ func (p *parser) threshold(n *yaml.Node, field string) *Threshold {
 		}
 		got[kv.key] = true
 	}
-	for _, k := range thresholdKeys {
-		if !got[k] {
-			p.errf(n, join(field, k), "missing")
-			ok = false
-		}
-	}
-	if !ok {
+	if !p.required(n, field, thresholdKeys, got) || !ok {
 		return nil
 	}
 	return t
@@ -176,17 +170,24 @@ func (p *parser) suppress(n *yaml.Node, field string) []Suppress {
 			}
 			got[kv.key] = true
 		}
-		for _, k := range suppressKeys {
-			if !got[k] {
-				p.errf(e, join(ef, k), "missing")
-				ok = false
-			}
-		}
-		if ok {
+		if p.required(e, ef, suppressKeys, got) && ok {
 			out = append(out, s)
 		}
 	}
 	return out
+}
+
+// required reports each of keys that got lacks as missing from mapping n, and says whether
+// none was.
+func (p *parser) required(n *yaml.Node, field string, keys []string, got map[string]bool) bool {
+	ok := true
+	for _, k := range keys {
+		if !got[k] {
+			p.errf(n, join(field, k), "missing")
+			ok = false
+		}
+	}
+	return ok
 }
 
 // enum reads a string that must be one of names and returns its position (-1 if invalid).
