@@ -595,14 +595,14 @@ func TestOutOfOrderStorm(t *testing.T) {
 }
 
 // knownSlowStorm is set while the out-of-order storm's packet rate is known to fall below
-// minAttackRatio: the reassembler keeps a Half's held chunks in a list sorted by sequence and
-// inserts a segment by walking it from the head (stream.(*Reassembler).insert), unless it goes
-// after the tail, so a segment arriving in random order costs O(chunks held), up to
-// stream.flow_cap/ChunkSize = 2048 hops. Measured (2-core machine): random order 0.21-0.27 of
-// the normal rate with 1460-byte segments and 0.06-0.10 with 1..100-byte ones, against 0.79 for
-// the same 1460-byte storm in ascending order (every segment goes after the tail). While set, the rate shortfall is logged, not failed (set
-// IDS_ATTACK_STRICT=1 to fail on it); clear it once insertion no longer walks the list.
-const knownSlowStorm = "stream insert walks the held-chunk list from its head: O(flow_cap/ChunkSize) per out-of-order segment"
+// minAttackRatio. The reassembler finds a segment's place among a Half's held chunks in an AVL
+// tree (stream.(*Reassembler).before), no longer by walking the list, but each level of the
+// descent is a cache miss in a pool shared by 96 connections' chunks. Measured (2-core machine,
+// load average ~10): random order 0.46-0.89 of the normal rate with 1460-byte segments (was
+// 0.21-0.27; round 1 alone, the pool's first touch, runs at 0.15) and 0.34-0.44 with 64-byte
+// ones (was 0.06-0.10). While set, the rate shortfall is logged, not failed (set
+// IDS_ATTACK_STRICT=1 to fail on it); clear it once both storms reliably reach the bound.
+const knownSlowStorm = "stream insert descends an AVL tree of held chunks: a cache miss per level, O(log(flow_cap/ChunkSize)) per out-of-order segment"
 
 func outOfOrderStorm(t *testing.T, mss int) {
 	const segs = 3000 // past stream.flow_cap even at 64 bytes a segment (a chunk each)

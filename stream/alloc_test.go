@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -115,4 +117,37 @@ func BenchmarkOverlapping(b *testing.B) {
 		tf.overlapping() // seven segments and an Ack
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(7*b.N), "ns/segment")
+}
+
+// BenchmarkRandomOrder holds segments with a hole after each, in a random order, until the Half
+// holds nearly FlowCap (then releases it and starts over): the out-of-order storm an attacker
+// can send, whose cost per segment must not grow with the chunks held.
+func BenchmarkRandomOrder(b *testing.B) {
+	for _, size := range []int{1460, 64} {
+		b.Run(fmt.Sprintf("segment=%dB", size), func(b *testing.B) {
+			r := New(Config{})
+			p := seg(b, 0, fDat, strings.Repeat("s", size), 0)
+			var c nopConsumer
+			var h Half
+			segs := int(r.flowChunks) / ((size + ChunkSize - 1) / ChunkSize) // chunks the segments take
+			order := rand.New(rand.NewPCG(1, 2)).Perm(segs)
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if i == segs {
+					r.Release(&h)
+					i = 0
+				}
+				if i == 0 {
+					h.Begin(1000)
+				}
+				p.TCP.Seq = 1000 + uint32((2*order[i]+1)*size)
+				r.Segment(&h, 0, p, &c)
+				i++
+			}
+			if r.Stats.FlowCapHits != 0 || r.Stats.MemcapHits != 0 {
+				b.Fatalf("caps hit: %+v", r.Stats)
+			}
+		})
+	}
 }

@@ -137,11 +137,48 @@ func checkHalf(tb testing.TB, r *Reassembler, h *Half) {
 	if last != h.tail || n != h.chunks {
 		tb.Fatalf("tail %d want %d, chunks %d want %d", h.tail, last, h.chunks, n)
 	}
+	checkTree(tb, r, h)
 	if r.Stats.HeldChunks*ChunkSize > uint64(len(r.buf)) || r.Stats.HeldBytes > r.Stats.HeldChunks*ChunkSize {
 		tb.Fatalf("held %d bytes in %d chunks, pool %d", r.Stats.HeldBytes, r.Stats.HeldChunks, len(r.buf))
 	}
 	if r.gap != 0 {
 		tb.Fatalf("unreported gap %d", r.gap)
+	}
+}
+
+// checkTree checks that the tree under h's head holds a prefix of the list's other chunks, in
+// order, with AVL heights and balance, and that no other chunk claims a height.
+func checkTree(tb testing.TB, r *Reassembler, h *Half) {
+	tb.Helper()
+	if h.head == 0 {
+		return
+	}
+	want := r.chunks[h.head].next // the in-order walk must meet the list's chunks one by one
+	var walk func(t uint32) uint8
+	walk = func(t uint32) uint8 {
+		if t == 0 {
+			return 0
+		}
+		k := &r.chunks[t]
+		hl := walk(k.left)
+		if t != want {
+			tb.Fatalf("tree visits chunk %d where the list has %d", t, want)
+		}
+		want = k.next
+		hr := walk(k.right)
+		if k.height != 1+max(hl, hr) || hl > hr+1 || hr > hl+1 {
+			tb.Fatalf("chunk %d: height %d, subtrees %d and %d", t, k.height, hl, hr)
+		}
+		return k.height
+	}
+	if k := &r.chunks[h.head]; k.left != 0 || k.height != 0 {
+		tb.Fatalf("head %d: left %d height %d", h.head, k.left, k.height)
+	}
+	walk(r.chunks[h.head].right)
+	for i := want; i != 0; i = r.chunks[i].next {
+		if k := &r.chunks[i]; k.height != 0 || k.left != 0 || k.right != 0 {
+			tb.Fatalf("chunk %d after the tree's prefix: height %d, left %d, right %d", i, k.height, k.left, k.right)
+		}
 	}
 }
 

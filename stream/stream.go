@@ -13,7 +13,8 @@
 //   - Memory is bounded: a Half holds at most FlowCap bytes of chunks and all Halves together at
 //     most Memcap. Caps are charged in whole chunks (ChunkSize bytes), the memory really used, so
 //     tiny scattered segments reach a cap sooner than their byte count suggests.
-//   - Work per segment is bounded by the chunks the Half holds (FlowCap/ChunkSize).
+//   - Work per segment is logarithmic in the chunks the Half holds, plus the chunks the segment
+//     overlaps: the place of a segment among them is found in a balanced tree (see chunk).
 //   - Sequence numbers are compared modulo 2^32. A segment starting more than MaxAhead bytes past
 //     the next expected byte is garbage: counted and ignored, so it can neither hold memory nor
 //     report an absurd gap.
@@ -104,11 +105,19 @@ type Stats struct {
 // chunk is one pool entry: up to ChunkSize held bytes starting at seq, then cut bytes the capture
 // removed (known sent, content unknown). A Half's chunks form a list sorted by seq whose ranges
 // [seq, seq+n+cut) are disjoint and lie after Half.next.
+//
+// The list is the truth; so that a segment arriving in random order need not walk it, chunks
+// after the head also form an AVL tree (left, right, height), whose root is the head's right: the
+// head, the smallest, needs no place in the tree, and Half stays as small as it was. The tree
+// holds a prefix of the list (height != 0): chunks appended after the tail join it only when a
+// search walks past them (each once), so data held in order after a hole never pays for it.
 type chunk struct {
-	seq  uint32
-	cut  uint32
-	next uint32 // next chunk in the Half's list or in the free list; 0 ends it
-	n    uint16
+	seq         uint32
+	cut         uint32
+	next        uint32 // next chunk in the Half's list or in the free list; 0 ends it
+	left, right uint32 // tree children; the head's right is the root of the tree of the others
+	n           uint16
+	height      uint8 // of the subtree rooted here; 0 for none (chunks[0])
 }
 
 func (k *chunk) end() uint32 { return k.seq + uint32(k.n) + k.cut }
@@ -333,6 +342,8 @@ func (r *Reassembler) insert(h *Half, seq uint32, d []byte, L uint32, ov *overla
 	prev, cur := uint32(0), h.head
 	if h.tail != 0 && r.chunks[h.tail].end()-h.next <= base {
 		prev, cur = h.tail, 0 // the common case: appending after the last held segment
+	} else if prev = r.before(h, base); prev != 0 {
+		cur = r.chunks[prev].next
 	}
 	for i := uint32(0); i < L; {
 		for cur != 0 && r.chunks[cur].end()-h.next <= base+i {
@@ -410,10 +421,18 @@ func (r *Reassembler) hold(h *Half, prev *uint32, cur, seq uint32, d []byte, fro
 			return pos, hit
 		}
 		r.chunks[i] = chunk{seq: seq + pos, next: cur}
-		if *prev == 0 {
+		if *prev == 0 { // the new head: the old one joins the tree as its smallest, if it has one
+			if k := &r.chunks[cur]; cur != 0 && k.right != 0 {
+				root := k.right
+				k.right = 0
+				r.chunks[i].right = r.treeInsert(root, cur)
+			}
 			h.head = i
 		} else {
 			r.chunks[*prev].next = i
+			if cur != 0 && r.chunks[cur].height != 0 { // within the tree's prefix: join it
+				r.chunks[h.head].right = r.treeInsert(r.chunks[h.head].right, i)
+			}
 		}
 		if cur == 0 {
 			h.tail = i
@@ -470,8 +489,123 @@ func (r *Reassembler) popHead(h *Half, dir int, c Consumer) {
 	h.head = k.next
 	if h.head == 0 {
 		h.tail = 0
+	} else if k.right != 0 { // the next chunk is the tree's smallest: it leaves it, to hold its root
+		r.chunks[h.head].right = r.treeDeleteMin(k.right)
+		r.chunks[h.head].height = 0
 	}
 	r.freeChunk(h, i)
+}
+
+// before returns h's last chunk that ends at or before h.next+base, 0 if none: a descent of
+// the tree (keys are offsets from h.next: held chunks all lie after it, in order), then a walk
+// of the chunks after the tree's prefix, which adds them to it.
+func (r *Reassembler) before(h *Half, base uint32) uint32 {
+	head := &r.chunks[h.head]
+	if h.head == 0 || head.end()-h.next > base {
+		return 0
+	}
+	found := h.head
+	for t := head.right; t != 0; {
+		if k := &r.chunks[t]; k.end()-h.next <= base {
+			found, t = t, k.right
+		} else {
+			t = k.left
+		}
+	}
+	for {
+		i := r.chunks[found].next
+		if k := &r.chunks[i]; i == 0 || k.height != 0 || k.end()-h.next > base {
+			return found
+		}
+		head.right = r.treeInsert(head.right, i)
+		found = i
+	}
+}
+
+// treeInsert adds chunk i (no chunk of the tree has its seq) to the tree rooted at t and returns
+// the new root. Recursion depth is the tree's height: at most 1.44*log2(FlowCap/ChunkSize).
+func (r *Reassembler) treeInsert(t, i uint32) uint32 {
+	t, _ = r.insertAt(t, i)
+	return t
+}
+
+// insertAt is treeInsert that also reports whether the subtree grew: above the first level that
+// did not, nothing changes, so most inserts rebalance (and read siblings) only near the leaf.
+func (r *Reassembler) insertAt(t, i uint32) (uint32, bool) {
+	if t == 0 {
+		k := &r.chunks[i]
+		k.left, k.right, k.height = 0, 0, 1
+		return i, true
+	}
+	k := &r.chunks[t]
+	var grew bool
+	// Held chunks all lie within 2^31 after h.next, so the signed difference orders them.
+	if int32(k.seq-r.chunks[i].seq) > 0 {
+		k.left, grew = r.insertAt(k.left, i)
+	} else {
+		k.right, grew = r.insertAt(k.right, i)
+	}
+	if !grew {
+		return t, false
+	}
+	h := k.height
+	t = r.rebalance(t)
+	return t, r.chunks[t].height > h
+}
+
+// treeDeleteMin removes the smallest chunk of the tree rooted at t and returns the new root.
+func (r *Reassembler) treeDeleteMin(t uint32) uint32 {
+	k := &r.chunks[t]
+	if k.left == 0 {
+		return k.right
+	}
+	k.left = r.treeDeleteMin(k.left)
+	return r.rebalance(t)
+}
+
+// rebalance restores the AVL balance of t, whose subtrees are balanced and differ in height by
+// at most 2, and returns the subtree's root.
+func (r *Reassembler) rebalance(t uint32) uint32 {
+	k := &r.chunks[t]
+	hl, hr := r.chunks[k.left].height, r.chunks[k.right].height
+	switch {
+	case hl > hr+1:
+		if l := &r.chunks[k.left]; r.chunks[l.left].height < r.chunks[l.right].height {
+			k.left = r.rotateLeft(k.left)
+		}
+		return r.rotateRight(t)
+	case hr > hl+1:
+		if rt := &r.chunks[k.right]; r.chunks[rt.right].height < r.chunks[rt.left].height {
+			k.right = r.rotateRight(k.right)
+		}
+		return r.rotateLeft(t)
+	}
+	k.height = 1 + max(hl, hr)
+	return t
+}
+
+func (r *Reassembler) rotateRight(t uint32) uint32 {
+	k := &r.chunks[t]
+	l := k.left
+	kl := &r.chunks[l]
+	k.left, kl.right = kl.right, t
+	r.fixHeight(k)
+	r.fixHeight(kl)
+	return l
+}
+
+func (r *Reassembler) rotateLeft(t uint32) uint32 {
+	k := &r.chunks[t]
+	rt := k.right
+	kr := &r.chunks[rt]
+	k.right, kr.left = kr.left, t
+	r.fixHeight(k)
+	r.fixHeight(kr)
+	return rt
+}
+
+func (r *Reassembler) fixHeight(k *chunk) {
+	k.height = 1 + max(r.chunks[k.left].height, r.chunks[k.right].height)
 }
 
 func (r *Reassembler) data(c Consumer, dir int, b []byte) {

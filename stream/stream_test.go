@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"unsafe"
@@ -424,10 +425,10 @@ func TestHalfSize(t *testing.T) {
 	t.Logf("Half: %d bytes", unsafe.Sizeof(Half{}))
 }
 
-// What New preallocates for the default caps: Memcap bytes of chunks plus 16 bytes of
+// What New preallocates for the default caps: Memcap bytes of chunks plus 24 bytes of
 // bookkeeping per chunk.
 func TestPreallocation(t *testing.T) {
-	if n := unsafe.Sizeof(chunk{}); n != 16 {
+	if n := unsafe.Sizeof(chunk{}); n != 24 {
 		t.Fatalf("chunk is %d bytes", n)
 	}
 	r := New(Config{Memcap: 64 << 20, FlowCap: 1 << 20})
@@ -447,5 +448,43 @@ func itoa(n int) string {
 		if n /= 10; n == 0 {
 			return string(b[i:])
 		}
+	}
+}
+
+// TestRandomOrder holds many segments, first appended in order after a hole (not indexed), then
+// in a random order among them (indexed as searches pass), with overlaps, and checks the tree
+// after every segment (conn.check) and the stream once the hole is filled.
+func TestRandomOrder(t *testing.T) {
+	const n, size = 600, 40
+	var want strings.Builder
+	for i := range n * size {
+		want.WriteByte('a' + byte(i*7%26))
+	}
+	data := want.String()
+	k := newConn(t, Config{})
+	k.send(0, fSYN, "")
+	piece := func(i int) string { return data[i*size : (i+1)*size] }
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 2; i < n/3; i += 2 { // ascending after the hole at piece 0, every other piece
+		k.send(1+uint32(i*size), fDat, piece(i))
+	}
+	for _, i := range rng.Perm(n) {
+		if i == 0 {
+			continue
+		}
+		s, e := i*size, min((i+1)*size+size/2, n*size) // overlapping the next piece by half
+		k.send(1+uint32(s), fDat, data[s:e])
+		if rng.IntN(8) == 0 { // a retransmission of a piece that may be held
+			j := 1 + rng.IntN(n-1)
+			k.send(1+uint32(j*size), fDat, piece(j))
+		}
+	}
+	if k.c.tr[0].Len() != 0 || k.h[0].chunks == 0 {
+		t.Fatalf("delivered %d bytes, held %d chunks before the hole was filled", k.c.tr[0].Len(), k.h[0].chunks)
+	}
+	k.send(1, fDat, piece(0))
+	k.want(data)
+	if s := k.r.Stats; s.HeldChunks != 0 || s.OverlapsDiff != 0 || s.Gaps != 0 {
+		t.Fatalf("stats %+v", s)
 	}
 }
