@@ -181,29 +181,24 @@ func checkSoak(t *testing.T, d time.Duration, pps int, samples []soakSample) {
 		t.Errorf("RSS varied by %.2f MiB after warm-up (%.1f..%.1f MiB), allowed %.2f MiB", (hi.rss-lo.rss)/(1<<20), lo.rss/(1<<20), hi.rss/(1<<20), allowed/(1<<20))
 	}
 	third := max(len(after)/3, 1)
-	floor := func(ss []soakSample, v func(soakSample) float64) float64 {
-		m := v(ss[0])
-		for _, s := range ss {
-			m = min(m, v(s))
+	// Goroutines and fds are judged by medians: a scrape's connection goroutines come and go
+	// both ways around the steady count. A leak lifts the last third's median above the first's.
+	median := func(ss []soakSample, v func(soakSample) float64) float64 {
+		vs := make([]float64, len(ss))
+		for i, s := range ss {
+			vs[i] = v(s)
 		}
-		return m
+		slices.Sort(vs)
+		return vs[len(vs)/2]
 	}
 	for _, c := range []struct {
 		name string
 		v    func(soakSample) float64
 	}{{"goroutines", func(s soakSample) float64 { return s.goroutines }}, {"open file descriptors", func(s soakSample) float64 { return s.fds }}} {
-		early, late := floor(after[:third], c.v), floor(after[len(after)-third:], c.v)
+		early, late, mid := median(after[:third], c.v), median(after[len(after)-third:], c.v), median(after, c.v)
 		if late > early {
-			t.Errorf("%s grew after warm-up: floor %.0f in the first third, %.0f in the last", c.name, early, late)
+			t.Errorf("%s grew after warm-up: median %.0f in the first third, %.0f in the last", c.name, early, late)
 		}
-		// Spikes are judged against the median: a scrape's connection goroutines come and go
-		// both ways around it.
-		vs := make([]float64, len(after))
-		for i, s := range after {
-			vs[i] = c.v(s)
-		}
-		slices.Sort(vs)
-		mid := vs[len(vs)/2]
 		for _, s := range after {
 			if c.v(s) > mid+soakSpike {
 				t.Errorf("%s: %.0f at %v, %.0f above the median %.0f (transients allowed: %d)", c.name, c.v(s), s.at.Round(time.Second), c.v(s)-mid, mid, soakSpike)
