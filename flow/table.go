@@ -176,6 +176,12 @@ func (k *Key) set(src, dst netip.Addr, sport, dport uint16, proto uint8, vlan [d
 	return srcIsA
 }
 
+// equal compares word by word, inline (== on the struct calls memequal for its padded layout).
+func (k *Key) equal(o *Key) bool {
+	return k.A[0] == o.A[0] && k.A[1] == o.A[1] && k.B[0] == o.B[0] && k.B[1] == o.B[1] &&
+		k.Ports == o.Ports && k.VLANs == o.VLANs && k.Proto == o.Proto
+}
+
 // hash mixes a key into 32 bits: multiply-xorshift rounds over the key's words.
 func (k *Key) hash() uint32 {
 	h := uint64(k.Proto)<<32 ^ uint64(k.Ports) ^ uint64(k.VLANs)<<40
@@ -254,7 +260,7 @@ func (t *Table) find(k *Key, h uint32) int32 {
 		if !ok {
 			return -1
 		}
-		if t.flows[slot].Key == *k {
+		if t.flows[slot].Key.equal(k) {
 			if probes := uint64(c.Probes()); probes > t.Stats.MaxProbe {
 				t.Stats.MaxProbe = probes
 			}
