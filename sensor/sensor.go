@@ -135,7 +135,9 @@ func (s *Sensor) Run(ctx context.Context) error {
 	srvDone := make(chan struct{})
 	if s.metricsLn != nil {
 		reg := metrics.NewRegistry(s)
-		s.metricsSrv = &http.Server{Handler: metrics.Handler(reg, s.ready.Load), ReadHeaderTimeout: 5 * time.Second}
+		// Bounded in time and size: an idle or slow client must not hold a connection for ever.
+		s.metricsSrv = &http.Server{Handler: metrics.Handler(reg, s.ready.Load), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 8 << 10}
 		go func() {
 			defer close(srvDone)
 			if err := s.metricsSrv.Serve(s.metricsLn); !errors.Is(err, http.ErrServerClosed) {
