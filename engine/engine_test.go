@@ -12,6 +12,7 @@ import (
 	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/internal/testpackets"
 	"github.com/ids-sensor/ids/rules"
 )
 
@@ -25,33 +26,14 @@ type record struct {
 // unless absolute).
 func load(t testing.TB, globs ...string) []record {
 	t.Helper()
-	var out []record
-	for _, g := range globs {
+	for i, g := range globs {
 		if !filepath.IsAbs(g) {
-			g = filepath.Join("..", g)
+			globs[i] = filepath.Join("..", g)
 		}
-		paths, _ := filepath.Glob(g)
-		if len(paths) == 0 {
-			t.Fatalf("no capture matches %s", g)
-		}
-		for _, path := range paths {
-			f, err := capture.Open(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for {
-				data, info, err := f.Next()
-				var fe *capture.FormatError
-				if errors.Is(err, io.EOF) || errors.As(err, &fe) { // pcaps/hostile breaks some files on purpose
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				out = append(out, record{append([]byte(nil), data...), info})
-			}
-			f.Close()
-		}
+	}
+	var out []record
+	for _, r := range testpackets.Load(t, globs...) {
+		out = append(out, record{r.Data, r.Info})
 	}
 	return out
 }

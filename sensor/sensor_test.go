@@ -14,6 +14,7 @@ import (
 
 	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/detectors"
+	"github.com/ids-sensor/ids/internal/testpackets"
 	"github.com/ids-sensor/ids/metrics"
 	"github.com/ids-sensor/ids/rules"
 	"github.com/ids-sensor/ids/source"
@@ -34,30 +35,9 @@ type memSource struct {
 func loadSource(t testing.TB, rounds int, globs ...string) *memSource {
 	t.Helper()
 	m := &memSource{rounds: rounds}
-	for _, g := range globs {
-		paths, _ := filepath.Glob(g)
-		if len(paths) == 0 {
-			t.Fatalf("no capture matches %s", g)
-		}
-		for _, p := range paths {
-			f, err := capture.Open(p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for {
-				data, info, err := f.Next()
-				var fe *capture.FormatError
-				if err == io.EOF || errors.As(err, &fe) { // a deliberately broken capture: its packets before the break
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				m.pkts = append(m.pkts, append([]byte(nil), data...))
-				m.infos = append(m.infos, info)
-			}
-			f.Close()
-		}
+	for _, r := range testpackets.Load(t, globs...) {
+		m.pkts = append(m.pkts, r.Data)
+		m.infos = append(m.infos, r.Info)
 	}
 	return m
 }
