@@ -113,7 +113,7 @@ func assemble(cfg Config, srcs []source.Source, out *output) *Sensor {
 	s.alerts = newAlertQueue(cfg.AlertQueue)
 	for i, src := range srcs {
 		sink := &queueSink{q: s.alerts, fast: cfg.Fast}
-		w := &worker{id: i, s: s, src: src, eng: engine.New(cfg.Rules, sink), set: cfg.Rules}
+		w := &worker{id: i, s: s, src: src, eng: engine.New(cfg.Rules, sink)}
 		w.pub.ID = i
 		w.publish()
 		s.workers = append(s.workers, w)

@@ -201,7 +201,7 @@ func TestReload(t *testing.T) {
 	}
 	w.lastPublish = w.lastPublish.Add(-publishEvery)
 	w.tick(w.lastPublish.Add(2 * publishEvery))
-	if w.set != next {
+	if w.eng.Rules() != next {
 		t.Fatal("the worker did not pick up the reloaded rules at its tick")
 	}
 	// Replay the LAND captures again: land is off now.

@@ -28,7 +28,6 @@ type worker struct {
 	s   *Sensor
 	src source.Source
 	eng *engine.Engine
-	set *rules.Set // the rules eng runs
 	lat metrics.Histogram
 
 	n           uint64 // packets read
@@ -83,7 +82,7 @@ func (w *worker) tick(now time.Time) {
 		return
 	}
 	w.lastPublish = now
-	if set := w.s.rules.Load(); set != w.set {
+	if set := w.s.rules.Load(); set != w.eng.Rules() {
 		w.swapRules(set)
 	}
 	w.publish()
@@ -112,7 +111,6 @@ func (w *worker) swapRules(set *rules.Set) {
 	w.s.retire(&w.pub.Engine)
 	w.eng.SetRules(set)
 	w.eng.SnapshotInto(&w.pub.Engine)
-	w.set = set
 }
 
 // captureError logs the first capture error and then one in 1000: a flapping interface must not
