@@ -23,6 +23,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/ids-sensor/ids/capture"
+	"github.com/ids-sensor/ids/internal/testpackets"
 )
 
 // idsBin is the ids binary built once for the package's tests.
@@ -428,17 +429,4 @@ func sendable(t *testing.T, path string) ([]record, bool) {
 	}
 }
 
-func countPackets(t *testing.T, path string) int {
-	f, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	n := 0
-	for {
-		if _, _, err := f.Next(); err != nil {
-			return n
-		}
-		n++
-	}
-}
+func countPackets(t *testing.T, path string) int { return len(testpackets.Load(t, path)) }

@@ -3,7 +3,6 @@ package integration
 import (
 	"bufio"
 	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/ids-sensor/ids/capture"
+	"github.com/ids-sensor/ids/internal/testpackets"
 )
 
 // TestSIGTERMLosesNoAlert stops the sensor with SIGTERM in the middle of a replay of the shared
@@ -126,28 +125,19 @@ func (s *sensor) finalStats(t *testing.T) map[string]float64 {
 // writePrefix writes the first n packets of a capture to a new pcap.
 func writePrefix(t *testing.T, path string, n int) string {
 	t.Helper()
-	in, err := capture.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
+	recs := testpackets.Load(t, path)
 	out := filepath.Join(t.TempDir(), "prefix.pcap")
 	f, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := pcapgo.NewWriterNanos(f)
-	w.WriteFileHeader(65535, layers.LinkTypeEthernet)
-	for i := 0; i < n; i++ {
-		data, info, err := in.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, info.Timestamp), CaptureLength: len(data), Length: info.WireLen}
-		if err := w.WritePacket(ci, data); err != nil {
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs[:min(n, len(recs))] {
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, r.Info.Timestamp), CaptureLength: len(r.Data), Length: r.Info.WireLen}
+		if err := w.WritePacket(ci, r.Data); err != nil {
 			t.Fatal(err)
 		}
 	}
