@@ -78,7 +78,7 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 	e.flows.OnEvict = e.releaseStreams
 	e.in = detectors.Input{P: &e.pkt, Flows: e.flows}
 	e.emit.Out = e.onAlert
-	e.setDetectors(set)
+	e.SetRules(set)
 	return e
 }
 
@@ -88,10 +88,6 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 // (set.Settings) were fixed by New; changing them takes a restart. Per-signature counts start
 // again at zero: the caller keeps the old ones. Threshold windows start afresh.
 func (e *Engine) SetRules(set *rules.Set) {
-	e.setDetectors(set)
-}
-
-func (e *Engine) setDetectors(set *rules.Set) {
 	e.rules = set
 	e.dets = detectors.Build(set)
 	// Flow.StreamFor holds indexes into streamDets, so their order must survive a reload: the
