@@ -144,9 +144,11 @@ type Emitter struct {
 // New starts an alert for sig about the input's packet, addressed by the packet's own headers.
 func (e *Emitter) New(sig *rules.Signature, in *Input) *alert.Alert {
 	p := in.P
-	id := flow.ID(p)
+	var id uint64
 	if in.Flow != nil {
-		id = in.Flow.ID
+		id = in.Flow.ID()
+	} else {
+		id = flow.ID(p)
 	}
 	a := &e.a
 	*a = alert.Alert{

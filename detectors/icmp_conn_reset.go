@@ -55,7 +55,7 @@ func (d *icmpConnReset) Inspect(in *Input, out *Emitter) {
 		return
 	}
 	a := out.New(sig, in)
-	a.FlowID = f.ID // the alert is about the connection the error names
+	a.FlowID = f.ID() // the alert is about the connection the error names
 	icmpEvidence(a, p, check)
 	connEvidence(&a.Evidence, f, s, inFlight)
 	out.Emit(a)

@@ -62,7 +62,7 @@ func (d *icmpPMTU) Inspect(in *Input, out *Emitter) {
 	icmpEvidence(a, p, check)
 	a.Evidence.Uint("next_hop_mtu", uint64(mtu))
 	if known {
-		a.FlowID = f.ID
+		a.FlowID = f.ID()
 		connEvidence(&a.Evidence, f, s, inFlight)
 	}
 	out.Emit(a)

@@ -53,9 +53,8 @@ type Key struct {
 // Flow is one conversation. Direction 0 is the initiator's (the source of the first packet seen).
 type Flow struct {
 	Key       Key
-	ID        uint64 // stable id for EVE flow_id
-	First     int64  // packet time of the first packet
-	Last      int64  // packet time of the latest packet
+	First     int64 // packet time of the first packet (with Key, it makes the flow's ID)
+	Last      int64 // packet time of the latest packet
 	State     State
 	aIsClient bool // Key.A is the initiator
 	Pkts      [2]uint64
@@ -221,7 +220,6 @@ func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created
 	}
 	f = &t.flows[slot]
 	*f = Flow{Key: k, First: p.TS, Last: p.TS, listed: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
-	f.ID = k.stableID(p.TS)
 	t.index.Insert(h, slot)
 	t.lists[StateNew].pushFront(t, slot)
 	t.Stats.Created++

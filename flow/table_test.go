@@ -45,8 +45,8 @@ func TestLookupBothDirections(t *testing.T) {
 	}
 	// Same key, same start: same id, on any machine; a later start: another id.
 	k, _ := KeyOf(pkt("192.0.2.1", "192.0.2.9", 53, 5000, 17, 0))
-	if f.ID != k.stableID(1) || f.ID == k.stableID(2) || f.ID >= 1<<53 {
-		t.Errorf("id %d", f.ID)
+	if f.ID() != k.stableID(1) || f.ID() == k.stableID(2) || f.ID() >= 1<<53 {
+		t.Errorf("id %d", f.ID())
 	}
 }
 

@@ -162,7 +162,7 @@ func (t *Table) Reuse(f *Flow, dir int, now int64) {
 		f.aIsClient = !f.aIsClient
 	}
 	f.TCP, f.App, f.Pkts, f.Bytes = TCPConn{}, AppState{}, [2]uint64{}, [2]uint64{}
-	f.First, f.ID = now, f.Key.stableID(now)
+	f.First = now // a new connection: a new ID
 	t.SetState(f, StateNew)
 	t.Stats.Reused++
 }

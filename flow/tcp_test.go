@@ -134,14 +134,14 @@ func TestCloseAndReuse(t *testing.T) {
 	if f.State != StateDone || f.TCP.Side[0].NextSeq != 102 || f.TCP.Side[1].NextSeq != 902 {
 		t.Fatalf("after FINs: state %d next %d/%d", f.State, f.TCP.Side[0].NextSeq, f.TCP.Side[1].NextSeq)
 	}
-	id := f.ID
+	id := f.ID()
 	// A new SYN with a new ISN on the closed 5-tuple, from the former server: a new connection.
 	p := pkt("198.51.100.20", "192.0.2.10", 80, 40000, 6, 100)
 	p.TCP = decode.TCP{Seq: 77777, Flags: syn, Window: 1000}
 	g, dir, _ := tb.Lookup(p, true)
 	tb.TrackTCP(g, dir, p)
-	if g != f || f.State != StateNew || f.ID == id || f.TCP.Side[0].ISN != 77777 || tb.Stats.Reused != 1 {
-		t.Errorf("reuse: state %d id changed %v isn %d reused %d", f.State, f.ID != id, f.TCP.Side[0].ISN, tb.Stats.Reused)
+	if g != f || f.State != StateNew || f.ID() == id || f.TCP.Side[0].ISN != 77777 || tb.Stats.Reused != 1 {
+		t.Errorf("reuse: state %d id changed %v isn %d reused %d", f.State, f.ID() != id, f.TCP.Side[0].ISN, tb.Stats.Reused)
 	}
 	// RST closes.
 	_, f = feed(t,
