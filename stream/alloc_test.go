@@ -151,3 +151,43 @@ func BenchmarkRandomOrder(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRandomOrderManyHalves is BenchmarkRandomOrder on as many Halves at once as fill the
+// whole pool (Memcap / FlowCap), their segments interleaved: the tree descents then miss the
+// caches, as in a storm over many connections.
+func BenchmarkRandomOrderManyHalves(b *testing.B) {
+	for _, size := range []int{1460, 64} {
+		b.Run(fmt.Sprintf("segment=%dB", size), func(b *testing.B) {
+			r := New(Config{})
+			p := seg(b, 0, fDat, strings.Repeat("s", size), 0)
+			var c nopConsumer
+			halves := make([]Half, len(r.chunks)/int(r.flowChunks))
+			segs := int(r.flowChunks) / ((size + ChunkSize - 1) / ChunkSize)
+			orders := make([][]int, len(halves))
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range orders {
+				orders[i] = rng.Perm(segs)
+			}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				if i == segs*len(halves) {
+					for k := range halves {
+						r.Release(&halves[k])
+					}
+					i = 0
+				}
+				h, k := &halves[i%len(halves)], i/len(halves)
+				if k == 0 {
+					h.Begin(1000)
+				}
+				p.TCP.Seq = 1000 + uint32((2*orders[i%len(halves)][k]+1)*size)
+				r.Segment(h, 0, p, &c)
+				i++
+			}
+			if r.Stats.FlowCapHits != 0 || r.Stats.MemcapHits != 0 {
+				b.Fatalf("caps hit: %+v", r.Stats)
+			}
+		})
+	}
+}
