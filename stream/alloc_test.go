@@ -191,3 +191,57 @@ func BenchmarkRandomOrderManyHalves(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRandomOrderStaggered is BenchmarkRandomOrderManyHalves with each Half released as soon
+// as it completes, the Halves staggered so that releases spread out: the pool is never freed all
+// at once, so the chunks a segment gets are scattered (those of the Half released last, taken
+// in turn with all the others), as in a storm that lasts.
+func BenchmarkRandomOrderStaggered(b *testing.B) {
+	for _, size := range []int{1460, 64} {
+		b.Run(fmt.Sprintf("segment=%dB", size), func(b *testing.B) {
+			r := New(Config{})
+			p := seg(b, 0, fDat, strings.Repeat("s", size), 0)
+			var c nopConsumer
+			halves := make([]Half, len(r.chunks)/int(r.flowChunks))
+			segs := int(r.flowChunks) / ((size + ChunkSize - 1) / ChunkSize)
+			orders := make([][]int, len(halves))
+			pos := make([]int, len(halves))
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range orders {
+				orders[i] = rng.Perm(segs)
+			}
+			step := func(k int) {
+				h := &halves[k]
+				if pos[k] == segs {
+					r.Release(h)
+					pos[k] = 0
+				}
+				if pos[k] == 0 {
+					h.Begin(1000)
+				}
+				p.TCP.Seq = 1000 + uint32((2*orders[k][pos[k]]+1)*size)
+				r.Segment(h, 0, p, &c)
+				pos[k]++
+			}
+			for k := range halves { // Half k starts k/len(halves) of the way through
+				for range k * segs / len(halves) {
+					step(k)
+				}
+			}
+			for k := range halves { // a whole cycle, to mix the pool
+				for range segs {
+					step(k)
+				}
+			}
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				step(i % len(halves))
+				i++
+			}
+			if r.Stats.FlowCapHits != 0 || r.Stats.MemcapHits != 0 {
+				b.Fatalf("caps hit: %+v", r.Stats)
+			}
+		})
+	}
+}

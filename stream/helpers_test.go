@@ -3,6 +3,7 @@ package stream
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strings"
 	"testing"
 
@@ -134,10 +135,11 @@ func checkHalf(tb testing.TB, r *Reassembler, h *Half) {
 			tb.Fatal("cycle in chunk list")
 		}
 	}
-	if last != h.tail || n != h.chunks {
-		tb.Fatalf("tail %d want %d, chunks %d want %d", h.tail, last, h.chunks, n)
+	if tail := r.tailOf(h); last != tail || n != h.chunks {
+		tb.Fatalf("tail %d want %d, chunks %d want %d", tail, last, h.chunks, n)
 	}
 	checkTree(tb, r, h)
+	checkPool(tb, r, h)
 	if r.Stats.HeldChunks*ChunkSize > uint64(len(r.buf)) || r.Stats.HeldBytes > r.Stats.HeldChunks*ChunkSize {
 		tb.Fatalf("held %d bytes in %d chunks, pool %d", r.Stats.HeldBytes, r.Stats.HeldChunks, len(r.buf))
 	}
@@ -146,39 +148,122 @@ func checkHalf(tb testing.TB, r *Reassembler, h *Half) {
 	}
 }
 
-// checkTree checks that the tree under h's head holds a prefix of the list's other chunks, in
-// order, with AVL heights and balance, and that no other chunk claims a height.
+// checkTree checks h's index: absent below indexDrop chunks; else a B+tree whose leaves, in
+// order, name a prefix of the list one by one (each held chunk indexed at most once, and the
+// indexed ones flagged, the others not), with keys inside their chunks, ascending, separated by
+// the inner keys; all leaves at level 0; every node but the leftmost of its level at least half
+// full, the root with two children unless a leaf; and at most a third as many nodes as chunks.
 func checkTree(tb testing.TB, r *Reassembler, h *Half) {
 	tb.Helper()
-	if h.head == 0 {
+	want := h.head // the leaves' walk must meet the list's chunks one by one
+	if h.flags&halfIndexed == 0 {
+		for i := h.head; i != 0; i = r.chunks[i].next {
+			if r.chunks[i].indexed {
+				tb.Fatalf("chunk %d indexed, Half without an index", i)
+			}
+		}
 		return
 	}
-	want := r.chunks[h.head].next // the in-order walk must meet the list's chunks one by one
-	var walk func(t uint32) uint8
-	walk = func(t uint32) uint8 {
-		if t == 0 {
-			return 0
-		}
-		k := &r.chunks[t]
-		hl := walk(k.left)
-		if t != want {
-			tb.Fatalf("tree visits chunk %d where the list has %d", t, want)
-		}
-		want = k.next
-		hr := walk(k.right)
-		if k.height != 1+max(hl, hr) || hl > hr+1 || hr > hl+1 {
-			tb.Fatalf("chunk %d: height %d, subtrees %d and %d", t, k.height, hl, hr)
-		}
-		return k.height
+	if h.chunks < indexDrop || h.head == 0 {
+		tb.Fatalf("index kept with %d chunks", h.chunks)
 	}
-	if k := &r.chunks[h.head]; k.left != 0 || k.height != 0 {
-		tb.Fatalf("head %d: left %d height %d", h.head, k.left, k.height)
+	nodes := 0
+	var walk func(t uint32, level uint8, leftmost bool) (lo, hi uint32)
+	walk = func(t uint32, level uint8, leftmost bool) (lo, hi uint32) { // the subtree's lowest and highest key, relative
+		nodes++
+		if t == 0 || int(t) >= len(r.nodes) || nodes > len(r.nodes) {
+			tb.Fatalf("bad node %d", t)
+		}
+		nd := &r.nodes[t]
+		if nd.level != level || int(nd.n) > fanout || nd.n == 0 || (!leftmost && nd.n < minFill) {
+			tb.Fatalf("node %d: level %d want %d, %d entries (leftmost %v)", t, nd.level, level, nd.n, leftmost)
+		}
+		for j := range int(nd.n) {
+			var l, u uint32
+			if level == 0 {
+				i := nd.val[j]
+				k := &r.chunks[i]
+				if i != want || !k.indexed {
+					tb.Fatalf("leaf %d entry %d names chunk %d (indexed %v) where the list has %d", t, j, i, k.indexed, want)
+				}
+				l = nd.key[j] - h.next
+				if l < k.seq-h.next || l >= k.end()-h.next {
+					tb.Fatalf("chunk %d [%d, %d) has key %d", i, k.seq, k.end(), nd.key[j])
+				}
+				u = l
+				want = k.next
+			} else {
+				l, u = walk(nd.val[j], level-1, leftmost && j == 0)
+				if j > 0 && nd.key[j]-h.next > l {
+					tb.Fatalf("node %d: separator %d above its child's lowest key (relative %d)", t, nd.key[j]-h.next, l)
+				}
+			}
+			if j > 0 && l <= hi {
+				tb.Fatalf("node %d entry %d: keys not ascending (%d after %d)", t, j, l, hi)
+			}
+			if j > 0 && level > 0 && nd.key[j]-h.next <= hi {
+				tb.Fatalf("node %d: separator %d not above the previous child's keys (%d)", t, nd.key[j]-h.next, hi)
+			}
+			if j == 0 {
+				lo = l
+			}
+			hi = u
+		}
+		return lo, hi
 	}
-	walk(r.chunks[h.head].right)
+	root := &r.nodes[h.tail]
+	if root.level > 0 && root.n < 2 {
+		tb.Fatalf("root %d has %d children", h.tail, root.n)
+	}
+	walk(h.tail, root.level, true)
+	if want == h.head {
+		tb.Fatal("empty index")
+	}
 	for i := want; i != 0; i = r.chunks[i].next {
-		if k := &r.chunks[i]; k.height != 0 || k.left != 0 || k.right != 0 {
-			tb.Fatalf("chunk %d after the tree's prefix: height %d, left %d, right %d", i, k.height, k.left, k.right)
+		if r.chunks[i].indexed {
+			tb.Fatalf("chunk %d after the index's prefix is marked indexed", i)
 		}
+	}
+	if 3*nodes > int(h.chunks) {
+		tb.Fatalf("%d index nodes for %d chunks", nodes, h.chunks)
+	}
+	if r.nodesUsed > int(r.Stats.HeldChunks)/3 || r.nodesUsed > len(r.nodes)-1 {
+		tb.Fatalf("%d nodes used for %d chunks, pool %d", r.nodesUsed, r.Stats.HeldChunks, len(r.nodes)-1)
+	}
+}
+
+// checkPool checks the pool's bitmaps: as many chunks in use as held, h's among them, and a full
+// bit for exactly the full words at every level; and that no word before low has room.
+func checkPool(tb testing.TB, r *Reassembler, h *Half) {
+	tb.Helper()
+	p := &r.pool
+	for i := h.head; i != 0; i = r.chunks[i].next {
+		if p.inUse[i/64]&(1<<(i%64)) == 0 {
+			tb.Fatalf("held chunk %d is free", i)
+		}
+	}
+	used := 0
+	for j, w := range p.inUse {
+		used += bits.OnesCount64(w)
+		if j < p.low && w != ^uint64(0) {
+			tb.Fatalf("word %d has room, before low %d", j, p.low)
+		}
+	}
+	if pad := 64*len(p.inUse) - len(r.chunks); used != pad+1+int(r.Stats.HeldChunks) { // the bits past the last chunk, chunk 0
+		tb.Fatalf("%d bits used, %d held chunks", used, r.Stats.HeldChunks)
+	}
+	below := p.inUse
+	for l, level := range p.full {
+		for j := range 64 * len(level) {
+			full := j >= len(below) || below[j] == ^uint64(0)
+			if set := level[j/64]&(1<<(j%64)) != 0; set != full {
+				tb.Fatalf("level %d bit %d: %v, word below full %v", l, j, set, full)
+			}
+		}
+		below = level
+	}
+	if len(below) != 1 {
+		tb.Fatalf("top level of %d words", len(below))
 	}
 }
 

@@ -14,7 +14,7 @@
 //     most Memcap. Caps are charged in whole chunks (ChunkSize bytes), the memory really used, so
 //     tiny scattered segments reach a cap sooner than their byte count suggests.
 //   - Work per segment is logarithmic in the chunks the Half holds, plus the chunks the segment
-//     overlaps: the place of a segment among them is found in a balanced tree (see chunk).
+//     overlaps: the place of a segment among them is found in a B+tree (see index.go).
 //   - Sequence numbers are compared modulo 2^32. A segment starting more than MaxAhead bytes past
 //     the next expected byte is garbage: counted and ignored, so it can neither hold memory nor
 //     report an absurd gap.
@@ -104,20 +104,14 @@ type Stats struct {
 
 // chunk is one pool entry: up to ChunkSize held bytes starting at seq, then cut bytes the capture
 // removed (known sent, content unknown). A Half's chunks form a list sorted by seq whose ranges
-// [seq, seq+n+cut) are disjoint and lie after Half.next.
-//
-// The list is the truth; so that a segment arriving in random order need not walk it, chunks
-// after the head also form an AVL tree (left, right, height), whose root is the head's right: the
-// head, the smallest, needs no place in the tree, and Half stays as small as it was. The tree
-// holds a prefix of the list (height != 0): chunks appended after the tail join it only when a
-// search walks past them (each once), so data held in order after a hole never pays for it.
+// [seq, seq+n+cut) are disjoint and lie after Half.next. The list is the truth; a Half holding
+// many chunks also indexes a prefix of it (see index.go), whose chunks are marked indexed.
 type chunk struct {
-	seq         uint32
-	cut         uint32
-	next        uint32 // next chunk in the Half's list or in the free list; 0 ends it
-	left, right uint32 // tree children; the head's right is the root of the tree of the others
-	n           uint16
-	height      uint8 // of the subtree rooted here; 0 for none (chunks[0])
+	seq     uint32
+	cut     uint32
+	next    uint32 // next chunk in the Half's list; 0 ends it
+	n       uint16
+	indexed bool // in the Half's index
 }
 
 func (k *chunk) end() uint32 { return k.seq + uint32(k.n) + k.cut }
@@ -128,9 +122,21 @@ type Reassembler struct {
 
 	chunks     []chunk // index 0 is unused so that 0 can mean "none"
 	buf        []byte  // chunk i's bytes are buf[(i-1)*ChunkSize:][:ChunkSize]
-	free       uint32  // free list of returned chunks
-	fresh      uint32  // chunks[fresh:] have never been used (kept off the free list so New touches nothing)
+	pool       pool    // which chunks are in use (pool.go)
 	flowChunks uint32  // FlowCap in chunks
+
+	nodes     []node // the Halves' index nodes (index.go); index 0 is unused
+	nodeFree  uint32 // free list of returned nodes, linked through val[0]
+	nodeFresh uint32 // nodes[nodeFresh:] have never been used
+	nodesUsed int
+
+	// The nodes the last search or index of the current Half descended through, from the leaf
+	// (path[0]) up, and the child taken in each: a chunk inserted next to the last one found
+	// skips the descent. Valid while pathOK: insert clears it, as does any change but adding a
+	// key to a leaf.
+	path   [maxLevels]uint32
+	at     [maxLevels]uint8
+	pathOK bool
 
 	gap uint32 // gap bytes not yet reported: adjacent gaps are reported as one
 }
@@ -138,20 +144,23 @@ type Reassembler struct {
 // Half is one direction's reassembly state; the engine embeds two per TCP flow. The zero value
 // means nothing seen. Release must be called before a Half that holds data is dropped or reused.
 type Half struct {
-	next       uint32 // sequence number of the next byte to deliver, when halfStarted
-	fin        uint32 // sequence number of the FIN, when halfFIN
-	head, tail uint32 // held chunks, lowest sequence first; 0 when none
-	chunks     uint32 // chunks held
-	flags      uint8
+	next   uint32 // sequence number of the next byte to deliver, when halfStarted
+	fin    uint32 // sequence number of the FIN, when halfFIN
+	head   uint32 // held chunks, lowest sequence first; 0 when none
+	tail   uint32 // the last held chunk, 0 if none; while halfIndexed, the index's root node, which keeps it
+	chunks uint32 // chunks held
+	flags  uint8
 }
 
 const (
 	halfStarted = 1 << iota
 	halfFIN
+	halfIndexed // the Half has an index: tail is its root node (Reassembler.tailOf)
 )
 
-// New returns a Reassembler whose pool holds Memcap bytes in ChunkSize chunks. The pool is
-// allocated here, once; pages the OS has not yet handed out are only touched when first used.
+// New returns a Reassembler whose pool holds Memcap bytes in ChunkSize chunks, with index nodes
+// for the worst case (nodesFor). The pool is allocated here, once; pages the OS has not yet
+// handed out are only touched when first used.
 func New(cfg Config) *Reassembler {
 	if cfg.Memcap <= 0 {
 		cfg.Memcap = DefaultMemcap
@@ -163,8 +172,10 @@ func New(cfg Config) *Reassembler {
 	return &Reassembler{
 		chunks:     make([]chunk, n+1),
 		buf:        make([]byte, n*ChunkSize),
-		fresh:      1,
+		pool:       newPool(n + 1),
 		flowChunks: uint32(min(cfg.FlowCap/ChunkSize, n)),
+		nodes:      make([]node, nodesFor(n)+1),
+		nodeFresh:  1,
 	}
 }
 
@@ -284,7 +295,11 @@ func (r *Reassembler) Ack(h *Half, dir int, ack uint32, c Consumer) {
 // Release frees everything h holds (flow evicted or closed), reporting nothing, and resets h to
 // its zero value.
 func (r *Reassembler) Release(h *Half) {
-	for i := h.head; i != 0; {
+	i := h.head
+	if h.flags&halfIndexed != 0 {
+		i = r.releaseIndex(h) // the leaves name the indexed chunks: no walk from chunk to chunk
+	}
+	for i != 0 {
 		next := r.chunks[i].next
 		r.freeChunk(h, i)
 		i = next
@@ -340,10 +355,15 @@ func (r *Reassembler) compare(k *chunk, idx uint32, d []byte, L uint32, ov *over
 func (r *Reassembler) insert(h *Half, seq uint32, d []byte, L uint32, ov *overlap) (held bool, reached uint32, hit capHit) {
 	base := seq - h.next // offsets from h.next order the list without wraparound worries
 	prev, cur := uint32(0), h.head
-	if h.tail != 0 && r.chunks[h.tail].end()-h.next <= base {
-		prev, cur = h.tail, 0 // the common case: appending after the last held segment
-	} else if prev = r.before(h, base); prev != 0 {
-		cur = r.chunks[prev].next
+	r.pathOK = false // it may be another Half's
+	if t := r.tailOf(h); t != 0 && r.chunks[t].end()-h.next <= base {
+		prev, cur = t, 0 // the common case: appending after the last held segment
+	} else if q, next := r.place(h, base); q != 0 {
+		if r.chunks[q].end()-h.next <= base {
+			prev, cur = q, next
+		} else {
+			cur = q // q holds byte base: the loop passes it (an overlap) before it needs prev
+		}
 	}
 	for i := uint32(0); i < L; {
 		for cur != 0 && r.chunks[cur].end()-h.next <= base+i {
@@ -398,46 +418,55 @@ func (r *Reassembler) hold(h *Half, prev *uint32, cur, seq uint32, d []byte, fro
 			to -= m
 		}
 	}
-	for pos := from; pos < to; {
-		if *prev != 0 {
-			if k := &r.chunks[*prev]; k.end() == seq+pos {
-				if pos >= D { // only cut bytes remain: they extend prev's unknown tail
-					k.cut += to - pos
-					pos = to
-					continue
-				}
-				if k.cut == 0 && k.n < ChunkSize {
-					n := min(ChunkSize-uint32(k.n), min(to, D)-pos)
-					copy(r.bytes(*prev)[k.n:], d[pos:pos+n])
-					k.n += uint16(n)
-					r.Stats.HeldBytes += uint64(n)
-					pos += n
-					continue
-				}
-			}
+	pos := from
+	if k := &r.chunks[*prev]; *prev != 0 && k.end() == seq+pos { // prev ends where the piece starts
+		if pos < D && k.cut == 0 && k.n < ChunkSize {
+			n := min(ChunkSize-uint32(k.n), min(to, D)-pos)
+			copy(r.bytes(*prev)[k.n:], d[pos:pos+n])
+			k.n += uint16(n)
+			r.Stats.HeldBytes += uint64(n)
+			pos += n
 		}
+		if pos >= D && pos < to { // only cut bytes remain: they extend prev's unknown tail
+			k.cut += to - pos
+			pos = to
+		}
+	}
+	for pos < to {
 		i, hit := r.alloc(h)
 		if hit != 0 {
 			return pos, hit
 		}
-		r.chunks[i] = chunk{seq: seq + pos, next: cur}
-		if *prev == 0 { // the new head: the old one joins the tree as its smallest, if it has one
-			if k := &r.chunks[cur]; cur != 0 && k.right != 0 {
-				root := k.right
-				k.right = 0
-				r.chunks[i].right = r.treeInsert(root, cur)
-			}
+		// The new chunk takes captured bytes up to its size, then, once only cut bytes remain,
+		// all of them. Its header is written field by field and not read back: a load of it, or
+		// of a whole struct built on the stack, would wait for the data stores before it to
+		// reach the cache (store forwarding fails for such loads), and those may be misses.
+		n, lim := uint32(0), min(to, D)
+		if pos < lim {
+			n = min(ChunkSize, lim-pos)
+			copy(r.bytes(i), d[pos:pos+n])
+			r.Stats.HeldBytes += uint64(n)
+		}
+		cut := uint32(0)
+		if pos+n >= D {
+			cut = to - pos - n
+		}
+		ix := cur != 0 && r.chunks[cur].indexed // the index holds a prefix of the list: i joins it
+		k := &r.chunks[i]
+		k.seq, k.cut, k.next, k.n, k.indexed = seq+pos, cut, cur, uint16(n), ix
+		if *prev == 0 {
 			h.head = i
 		} else {
 			r.chunks[*prev].next = i
-			if cur != 0 && r.chunks[cur].height != 0 { // within the tree's prefix: join it
-				r.chunks[h.head].right = r.treeInsert(r.chunks[h.head].right, i)
-			}
 		}
+		if ix {
+			r.index(h, i, seq+pos)
+		}
+		pos += n + cut
 		if cur == 0 {
-			h.tail = i
+			r.setTail(h, i)
 		}
-		*prev = i // empty: the next pass fills it
+		*prev = i
 	}
 	if m > 0 {
 		k := &r.chunks[cur]
@@ -487,125 +516,16 @@ func (r *Reassembler) popHead(h *Half, dir int, c Consumer) {
 	r.gap += k.cut
 	h.next = k.end()
 	h.head = k.next
-	if h.head == 0 {
-		h.tail = 0
-	} else if k.right != 0 { // the next chunk is the tree's smallest: it leaves it, to hold its root
-		r.chunks[h.head].right = r.treeDeleteMin(k.right)
-		r.chunks[h.head].height = 0
+	if k.indexed {
+		r.unindexHead(h)
 	}
 	r.freeChunk(h, i)
-}
-
-// before returns h's last chunk that ends at or before h.next+base, 0 if none: a descent of
-// the tree (keys are offsets from h.next: held chunks all lie after it, in order), then a walk
-// of the chunks after the tree's prefix, which adds them to it.
-func (r *Reassembler) before(h *Half, base uint32) uint32 {
-	head := &r.chunks[h.head]
-	if h.head == 0 || head.end()-h.next > base {
-		return 0
+	if h.flags&halfIndexed != 0 && (h.chunks < indexDrop || r.nodes[h.tail].n == 0) {
+		r.dropIndex(h)
 	}
-	found := h.head
-	for t := head.right; t != 0; {
-		if k := &r.chunks[t]; k.end()-h.next <= base {
-			found, t = t, k.right
-		} else {
-			t = k.left
-		}
+	if h.head == 0 {
+		h.tail = 0
 	}
-	for {
-		i := r.chunks[found].next
-		if k := &r.chunks[i]; i == 0 || k.height != 0 || k.end()-h.next > base {
-			return found
-		}
-		head.right = r.treeInsert(head.right, i)
-		found = i
-	}
-}
-
-// treeInsert adds chunk i (no chunk of the tree has its seq) to the tree rooted at t and returns
-// the new root. Recursion depth is the tree's height: at most 1.44*log2(FlowCap/ChunkSize).
-func (r *Reassembler) treeInsert(t, i uint32) uint32 {
-	t, _ = r.insertAt(t, i)
-	return t
-}
-
-// insertAt is treeInsert that also reports whether the subtree grew: above the first level that
-// did not, nothing changes, so most inserts rebalance (and read siblings) only near the leaf.
-func (r *Reassembler) insertAt(t, i uint32) (uint32, bool) {
-	if t == 0 {
-		k := &r.chunks[i]
-		k.left, k.right, k.height = 0, 0, 1
-		return i, true
-	}
-	k := &r.chunks[t]
-	var grew bool
-	// Held chunks all lie within 2^31 after h.next, so the signed difference orders them.
-	if int32(k.seq-r.chunks[i].seq) > 0 {
-		k.left, grew = r.insertAt(k.left, i)
-	} else {
-		k.right, grew = r.insertAt(k.right, i)
-	}
-	if !grew {
-		return t, false
-	}
-	h := k.height
-	t = r.rebalance(t)
-	return t, r.chunks[t].height > h
-}
-
-// treeDeleteMin removes the smallest chunk of the tree rooted at t and returns the new root.
-func (r *Reassembler) treeDeleteMin(t uint32) uint32 {
-	k := &r.chunks[t]
-	if k.left == 0 {
-		return k.right
-	}
-	k.left = r.treeDeleteMin(k.left)
-	return r.rebalance(t)
-}
-
-// rebalance restores the AVL balance of t, whose subtrees are balanced and differ in height by
-// at most 2, and returns the subtree's root.
-func (r *Reassembler) rebalance(t uint32) uint32 {
-	k := &r.chunks[t]
-	hl, hr := r.chunks[k.left].height, r.chunks[k.right].height
-	switch {
-	case hl > hr+1:
-		if l := &r.chunks[k.left]; r.chunks[l.left].height < r.chunks[l.right].height {
-			k.left = r.rotateLeft(k.left)
-		}
-		return r.rotateRight(t)
-	case hr > hl+1:
-		if rt := &r.chunks[k.right]; r.chunks[rt.right].height < r.chunks[rt.left].height {
-			k.right = r.rotateRight(k.right)
-		}
-		return r.rotateLeft(t)
-	}
-	k.height = 1 + max(hl, hr)
-	return t
-}
-
-func (r *Reassembler) rotateRight(t uint32) uint32 {
-	k := &r.chunks[t]
-	l := k.left
-	kl := &r.chunks[l]
-	k.left, kl.right = kl.right, t
-	r.fixHeight(k)
-	r.fixHeight(kl)
-	return l
-}
-
-func (r *Reassembler) rotateLeft(t uint32) uint32 {
-	k := &r.chunks[t]
-	rt := k.right
-	kr := &r.chunks[rt]
-	k.right, kr.left = kr.left, t
-	r.fixHeight(k)
-	r.fixHeight(kr)
-	return rt
-}
-
-func (r *Reassembler) fixHeight(k *chunk) {
-	k.height = 1 + max(r.chunks[k.left].height, r.chunks[k.right].height)
 }
 
 func (r *Reassembler) data(c Consumer, dir int, b []byte) {
@@ -637,14 +557,8 @@ func (r *Reassembler) alloc(h *Half) (uint32, capHit) {
 	if h.chunks >= r.flowChunks {
 		return 0, hitFlowCap
 	}
-	i := r.free
-	switch {
-	case i != 0:
-		r.free = r.chunks[i].next
-	case int(r.fresh) < len(r.chunks):
-		i = r.fresh
-		r.fresh++
-	default:
+	i := r.pool.take()
+	if i == 0 {
 		return 0, hitMemcap
 	}
 	h.chunks++
@@ -652,11 +566,11 @@ func (r *Reassembler) alloc(h *Half) (uint32, capHit) {
 	return i, 0
 }
 
+// freeChunk returns chunk i, held by h, to the pool. The chunk is left as is: alloc's caller
+// overwrites it.
 func (r *Reassembler) freeChunk(h *Half, i uint32) {
-	k := &r.chunks[i]
-	r.Stats.HeldBytes -= uint64(k.n)
+	r.Stats.HeldBytes -= uint64(r.chunks[i].n)
 	r.Stats.HeldChunks--
 	h.chunks--
-	*k = chunk{next: r.free}
-	r.free = i
+	r.pool.put(i)
 }

@@ -425,18 +425,29 @@ func TestHalfSize(t *testing.T) {
 	t.Logf("Half: %d bytes", unsafe.Sizeof(Half{}))
 }
 
-// What New preallocates for the default caps: Memcap bytes of chunks plus 24 bytes of
-// bookkeeping per chunk.
+// What New preallocates for the default caps: Memcap bytes of chunks plus 16 bytes of header per
+// chunk, a 128-byte index node per three chunks (nodesFor) and the pool's bitmaps: under 59
+// bytes of bookkeeping per chunk, 11.5% of Memcap (24 bytes with the AVL tree it replaced).
 func TestPreallocation(t *testing.T) {
-	if n := unsafe.Sizeof(chunk{}); n != 24 {
+	if n := unsafe.Sizeof(chunk{}); n != 16 {
 		t.Fatalf("chunk is %d bytes", n)
+	}
+	if n := unsafe.Sizeof(node{}); n != 128 {
+		t.Fatalf("node is %d bytes", n)
 	}
 	r := New(Config{Memcap: 64 << 20, FlowCap: 1 << 20})
 	if len(r.buf) != 64<<20 || len(r.chunks) != 64<<20/ChunkSize+1 || r.flowChunks != 1<<20/ChunkSize {
 		t.Fatalf("buf %d, chunks %d, flow chunks %d", len(r.buf), len(r.chunks), r.flowChunks)
 	}
-	t.Logf("pool: %d chunks, %d data bytes + %d bookkeeping bytes; %d chunks per Half",
-		len(r.chunks)-1, len(r.buf), uintptr(len(r.chunks))*unsafe.Sizeof(chunk{}), r.flowChunks)
+	book := len(r.chunks)*int(unsafe.Sizeof(chunk{})) + len(r.nodes)*int(unsafe.Sizeof(node{})) + 8*len(r.pool.inUse)
+	for _, l := range r.pool.full {
+		book += 8 * len(l)
+	}
+	if len(r.nodes) != (len(r.chunks)-1)/3+1 || book > (len(r.chunks)-1)*59 {
+		t.Fatalf("%d nodes, %d bookkeeping bytes", len(r.nodes), book)
+	}
+	t.Logf("pool: %d chunks, %d data bytes + %d bookkeeping bytes (%d index nodes); %d chunks per Half",
+		len(r.chunks)-1, len(r.buf), book, len(r.nodes)-1, r.flowChunks)
 }
 
 func itoa(n int) string {
