@@ -643,6 +643,7 @@ func TestBufferBoundaries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var prev []byte
 		for i, want := range recs {
 			data, info, err := f.Next()
 			if err != nil {
@@ -651,6 +652,11 @@ func TestBufferBoundaries(t *testing.T) {
 			if !bytes.Equal(data, want) || info.WireLen != len(want) {
 				t.Fatalf("%s: record %d differs", in.name, i+1)
 			}
+			// The packet before stays intact until the Next after this one (engine.Push).
+			if i > 0 && !bytes.Equal(prev, recs[i-1]) {
+				t.Fatalf("%s: record %d was overwritten by reading record %d", in.name, i, i+1)
+			}
+			prev = data
 		}
 		if _, _, err := f.Next(); err != io.EOF {
 			t.Fatalf("%s: %v", in.name, err)

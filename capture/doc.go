@@ -11,11 +11,13 @@
 // Invariants:
 //
 //   - Zero copy: the data returned by Next is a slice of the File's read
-//     buffer. It is only valid until the next call to Next or Close; a
-//     caller that keeps a packet must copy it. Its capacity is clipped to its
-//     length, so appending to it never overwrites the buffer.
-//   - No allocation per packet: the buffer (1 MiB, or the size of a smaller
-//     plain file) is allocated once and grows only when a single record
+//     buffer. It stays valid until the Next call after the next one (a
+//     pipeline may hold one packet while it reads the next) or Close; a
+//     caller that keeps a packet longer must copy it. Its capacity is clipped
+//     to its length, so appending to it never overwrites the buffer.
+//   - No allocation per packet: the two buffers that refills take turns with
+//     (1 MiB each, or the size of a smaller plain file) are allocated once
+//     and grow only when a single record
 //     needs more, never beyond MaxRecord plus 64 KiB for a pcapng block's
 //     header and options. Blocks we skip are streamed, whatever their size.
 //     (A gzip file adds compress/flate's own occasional per-deflate-block

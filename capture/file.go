@@ -67,6 +67,7 @@ type File struct {
 	gz   *gzip.Reader // non-nil for gzip files
 	file *os.File     // opened by Open, closed by Close
 	buf  []byte       // read buffer
+	prev []byte       // the other read buffer: refills take turns, so the last packet survives one
 	r, w int          // unread bytes are buf[r:w]
 	base int64        // stream offset of buf[0]
 	rerr error        // sticky error from src (io.EOF at its end)
@@ -195,8 +196,9 @@ func (f *File) detect() error {
 	return f.errorf(0, "not a pcap or pcapng file (first bytes % x)", b[:min(len(b), 4)])
 }
 
-// Next returns the next packet. data is only valid until the next call to
-// Next or Close: it points into the File's read buffer. At a clean end of
+// Next returns the next packet. data points into the File's read buffer and
+// stays valid until the Next call after the next one (so a caller may hold
+// one packet while reading its successor) or Close. At a clean end of
 // file Next returns io.EOF; on a broken file a *FormatError. Errors are
 // sticky.
 func (f *File) Next() (data []byte, info Info, err error) {
@@ -241,7 +243,7 @@ func (f *File) Close() error {
 	if f.err == nil || f.err == io.EOF {
 		f.err = fmt.Errorf("%s: %w", f.name, os.ErrClosed)
 	}
-	f.buf, f.r, f.w = nil, 0, 0
+	f.buf, f.prev, f.r, f.w = nil, nil, 0, 0
 	// The gzip reader holds no resources: nothing to close there.
 	if f.file == nil {
 		return nil
@@ -265,9 +267,15 @@ func (f *File) refill(n int) error {
 	if f.rerr != nil {
 		return f.rerr
 	}
-	// Move the partial record to the front so each read is a large chunk.
+	// Move the partial record to the front of the other buffer so each read
+	// is a large chunk; this one keeps the packet Next returned last intact
+	// until the following refill, which cannot come before the next Next.
 	if f.r > 0 {
-		copy(f.buf, f.buf[f.r:f.w])
+		if len(f.prev) < len(f.buf) {
+			f.prev = make([]byte, len(f.buf))
+		}
+		copy(f.prev, f.buf[f.r:f.w])
+		f.buf, f.prev = f.prev, f.buf
 		f.base += int64(f.r)
 		f.w -= f.r
 		f.r = 0

@@ -22,8 +22,9 @@ import (
 
 // afpacketSource reads a TPACKET_V3 ring: the kernel fills blocks of packets, hands each to
 // user space by setting TP_STATUS_USER in its header, and gets it back when we write
-// TP_STATUS_KERNEL. A block is returned when Next moves past its last packet, not before,
-// because that packet's bytes stay in use until the following Next.
+// TP_STATUS_KERNEL. A block is handed back only once a packet after its last one has been
+// returned and Next is called again, because the caller may still be using that last packet
+// until then (Source.Next's contract: engine.Push holds one packet while the next is read).
 //
 // Next, Stats and Close share no lock; guard decides who frees the socket and ring (see
 // guard). A Close from another goroutine wakes a Next blocked in poll(2) through an eventfd in
@@ -42,12 +43,15 @@ type afpacketSource struct {
 
 	block   int     // the block being read or waited for
 	inBlock bool    // block is ours (TP_STATUS_USER) and not yet handed back
+	done    int     // a block read to its end whose last packet may still be in use; -1 for none
+	doneOK  bool    // a packet after done's last was returned: done goes back at the next Next
 	left    uint32  // packets of block not yet returned
 	pkt     uintptr // ring offset of the next packet's tpacket3_hdr
 	poll    time.Duration
 	pfd     [2]unix.PollFd // socket, eventfd
 	ts      unix.Timespec  // poll timeout, kept here so that Next does not allocate
-	scratch []byte         // snaplen+4 bytes, allocated once: frames with their VLAN tag put back
+	scratch [2][]byte      // snaplen+4 bytes each, allocated once, taken in turn: frames with their VLAN tag put back
+	turn    int            // the scratch buffer the next tagged frame goes to
 
 	total counters // PACKET_STATISTICS resets on every read: the sums live here
 }
@@ -119,7 +123,8 @@ const skfLLOff = 0xffe00000 // -0x200000
 // newAFPacket opens one socket with its ring, bound to the interface, dropping every packet
 // until the caller attaches the real filter. It returns what it opened even on failure.
 func newAFPacket(cfg Config) (*afpacketSource, error) {
-	s := &afpacketSource{name: cfg.Interface, fd: -1, efd: -1, poll: cfg.Poll, scratch: make([]byte, cfg.Snaplen+4)}
+	s := &afpacketSource{name: cfg.Interface, fd: -1, efd: -1, poll: cfg.Poll, done: -1,
+		scratch: [2][]byte{make([]byte, cfg.Snaplen+4), make([]byte, cfg.Snaplen+4)}}
 	wrap := func(what string, err error) error {
 		return fmt.Errorf("source: afpacket %s: %s: %v", cfg.Interface, what, err)
 	}
@@ -228,15 +233,24 @@ func (s *afpacketSource) Next() ([]byte, capture.Info, error) {
 }
 
 func (s *afpacketSource) next() (data []byte, info capture.Info, held bool, err error) {
+	if s.done >= 0 && s.doneOK {
+		atomic.StoreUint32(&s.blockHeader(s.done).Block_status, unix.TP_STATUS_KERNEL)
+		s.done = -1
+	}
 	var start time.Time
 	for {
 		if s.left > 0 {
 			data, info, held = s.packet()
+			s.doneOK = s.done >= 0
 			return data, info, held, nil
 		}
 		bh := s.blockHeader(s.block)
 		if s.inBlock {
-			atomic.StoreUint32(&bh.Block_status, unix.TP_STATUS_KERNEL)
+			if s.done < 0 {
+				s.done, s.doneOK = s.block, false // its last packet may be the caller's latest
+			} else { // entered in this call and gave no packet (a block retired empty)
+				atomic.StoreUint32(&bh.Block_status, unix.TP_STATUS_KERNEL)
+			}
 			s.inBlock = false
 			s.block = (s.block + 1) % s.nblocks
 			bh = s.blockHeader(s.block)
@@ -281,7 +295,8 @@ func (s *afpacketSource) packet() ([]byte, capture.Info, bool) {
 	if h.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
 		tpid = h.Hv1.Vlan_tpid
 	}
-	out := s.scratch[:len(frame)+4]
+	out := s.scratch[s.turn][:len(frame)+4]
+	s.turn ^= 1
 	copy(out, frame[:12])
 	binary.BigEndian.PutUint16(out[12:], tpid)
 	binary.BigEndian.PutUint16(out[14:], uint16(h.Hv1.Vlan_tci))

@@ -21,7 +21,8 @@ type pcapSource struct {
 	handle  *pcap.Handle
 	name    string
 	link    layers.LinkType
-	scratch []byte // allocated once
+	scratch [2][]byte // allocated once, taken in turn: Next keeps the previous packet intact
+	turn    int
 	final   counters
 }
 
@@ -58,10 +59,11 @@ func openPcap(cfg Config) (*pcapSource, error) {
 		}
 	}
 	return &pcapSource{
-		handle:  h,
-		name:    cfg.Interface,
-		link:    h.LinkType(),
-		scratch: make([]byte, cfg.Snaplen+4), // libpcap may put a VLAN tag back beyond snaplen
+		handle: h,
+		name:   cfg.Interface,
+		link:   h.LinkType(),
+		// libpcap may put a VLAN tag back beyond snaplen
+		scratch: [2][]byte{make([]byte, cfg.Snaplen+4), make([]byte, cfg.Snaplen+4)},
 	}, nil
 }
 
@@ -70,7 +72,8 @@ func (s *pcapSource) Next() ([]byte, capture.Info, error) {
 		return nil, capture.Info{}, err
 	}
 	data, ci, err := s.handle.ZeroCopyReadPacketData()
-	n := copy(s.scratch, data)
+	buf := s.scratch[s.turn]
+	n := copy(buf, data)
 	if !s.g.leave(false) {
 		s.release()
 		return nil, capture.Info{}, ErrClosed
@@ -81,7 +84,8 @@ func (s *pcapSource) Next() ([]byte, capture.Info, error) {
 		}
 		return nil, capture.Info{}, fmt.Errorf("source: pcap %s: %v", s.name, err)
 	}
-	return s.scratch[:n], capture.Info{
+	s.turn ^= 1 // this packet stays intact until the next one is returned and Next called again
+	return buf[:n], capture.Info{
 		Timestamp: ci.Timestamp.UnixNano(),
 		CapLen:    n,
 		WireLen:   ci.Length,

@@ -55,7 +55,9 @@ type Stats struct {
 // Source is one worker's capture handle. Next, Stats and Close may be called from the worker's
 // goroutine; Close may also be called from another goroutine to make a blocked Next return.
 type Source interface {
-	// Next returns the next packet. data is valid until the next call to Next or Close.
+	// Next returns the next packet. data stays valid until Next has returned the packet after
+	// it and is called once more, or Close (engine.Push holds one packet while the next is
+	// read).
 	// Errors: ErrTimeout (nothing within Config.Poll), ErrClosed, or a capture failure.
 	Next() (data []byte, info capture.Info, err error)
 	// Stats returns the kernel counters since the source was opened.
