@@ -347,8 +347,9 @@ func (r *attackRun) run(e *Engine, n int, next func(i int, buf []byte) ([]byte, 
 		cpu0, wall0 := threadCPU(), time.Now()
 		for _, b := range r.batch[:m] {
 			f := r.arena[b.off:][:b.n]
-			e.Process(f, info(b.ts, f))
+			e.Push(f, info(b.ts, f)) // as replay and the sensor do
 		}
+		e.Drain()
 		out.wall += time.Since(wall0)
 		out.cpu += threadCPU() - cpu0
 		out.bytes += int64(off)

@@ -1,6 +1,7 @@
 // Package engine wires the pipeline for one worker: captured frame -> decode -> flow table and
 // TCP state -> detectors -> alert sink, with the counters that describe the run. An Engine is
-// not safe for concurrent use; run one per worker. Process allocates nothing in steady state.
+// not safe for concurrent use; run one per worker. Process (a packet at a time) and Push (with
+// one packet of lookahead, for read loops) allocate nothing in steady state.
 package engine
 
 import (
@@ -21,7 +22,11 @@ import (
 // Engine processes packets for one worker.
 type Engine struct {
 	rules      *rules.Set
-	pkt        decode.Packet
+	pkts       [2]decode.Packet // the pending packet (pkts[cur]) and the one decoded after it
+	ahead      [2]flow.Ahead    // their flow lookups, begun by decodeAhead when hasAhead
+	hasAhead   [2]bool
+	cur        int
+	pending    int // len of the pending packet's frame, -1 when there is none
 	flows      *flow.Table
 	defrag     *defrag.Defragmenter
 	reasm      *stream.Reassembler
@@ -76,7 +81,8 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 	e.reasm = stream.New(stream.Config{Memcap: st.StreamMemcap, FlowCap: st.StreamFlowCap})
 	e.consumer.e = e
 	e.flows.OnEvict = e.releaseStreams
-	e.in = detectors.Input{P: &e.pkt, Flows: e.flows}
+	e.pending = -1
+	e.in = detectors.Input{P: &e.pkts[0], Flows: e.flows}
 	e.emit.Out = e.onAlert
 	e.SetRules(set)
 	return e
@@ -88,6 +94,7 @@ func New(set *rules.Set, sink alert.Sink) *Engine {
 // (set.Settings) were fixed by New; changing them takes a restart. Per-signature counts start
 // again at zero: the caller keeps the old ones. Threshold windows start afresh.
 func (e *Engine) SetRules(set *rules.Set) {
+	e.Drain() // the pending packet is inspected under the rules it arrived with
 	e.rules = set
 	e.dets = detectors.Build(set)
 	// Flow.StreamFor holds indexes into streamDets, so their order must survive a reload: the
@@ -123,12 +130,71 @@ func (e *Engine) Rules() *rules.Set { return e.rules }
 // Process decodes one captured frame and runs the interested detectors on it. data may be
 // reused by the caller once Process returns.
 func (e *Engine) Process(data []byte, info capture.Info) {
-	defer e.recoverPanic()
+	e.Push(data, info)
+	e.Drain()
+}
+
+// Push is Process through a one-packet pipeline, for callers that read packets in a loop: it
+// decodes this frame and starts loading the memory its flow lookup will need, then inspects
+// the packet pushed before it, whose memory the previous Push started loading. The load of
+// one packet's flow (a cache miss per packet once flows outnumber the cache) thus overlaps
+// the inspection of another. data must stay valid until the following Push, Drain or Flush
+// returns, as capture.File and the live sources keep the packet before their latest.
+func (e *Engine) Push(data []byte, info capture.Info) {
+	next := e.cur ^ 1
+	if e.pending >= 0 && e.hasAhead[e.cur] {
+		// The pending packet's index entry has arrived by now: start on its flow too, to
+		// arrive while this packet is decoded.
+		e.flows.PrefetchFlow(&e.ahead[e.cur])
+	}
+	decoded := e.decodeAhead(next, data, info)
+	e.Drain()
+	if !decoded { // a bug in the decoder: counted by decodeAhead, nothing to inspect
+		e.Stats.Packets++
+		e.Stats.Bytes += uint64(len(data))
+		return
+	}
+	e.cur, e.pending = next, len(data)
+}
+
+// decodeAhead decodes a frame into pkts[k] and begins its flow lookup: the key and hash, and a
+// prefetch of the index entry; false if that panicked.
+func (e *Engine) decodeAhead(k int, data []byte, info capture.Info) (ok bool) {
+	num := e.Stats.Packets + 1 // this packet's number, once the pending one is counted
+	if e.pending >= 0 {
+		num++
+	}
+	defer e.recoverPanic(num)
+	p := &e.pkts[k]
+	p.Decode(info.LinkType, data, info.Timestamp, info.WireLen)
+	// A fragment's flow is known only once the datagram is whole.
+	e.hasAhead[k] = p.Layers&(decode.LayerTCP|decode.LayerUDP) != 0 && p.Layers&decode.LayerFragment == 0
+	if e.hasAhead[k] {
+		e.flows.Prefetch(p, &e.ahead[k])
+	}
+	return true
+}
+
+// Drain inspects the packet Push left pending, if any: a live worker calls it when no packet
+// follows within its poll interval, so that the last packet's alerts are not held back.
+func (e *Engine) Drain() {
+	if e.pending < 0 {
+		return
+	}
+	n := e.pending
+	e.pending = -1
+	e.inspectDecoded(n)
+}
+
+// inspectDecoded runs everything after decoding on the pending packet, pkts[cur], whose frame
+// was n bytes.
+func (e *Engine) inspectDecoded(n int) {
 	s := &e.Stats
 	s.Packets++
-	s.Bytes += uint64(len(data))
-	p := &e.pkt
-	p.Decode(info.LinkType, data, info.Timestamp, info.WireLen)
+	s.Bytes += uint64(n)
+	defer e.recoverPanic(s.Packets)
+	p := &e.pkts[e.cur]
+	e.in.P = p
 	e.in.Num = s.Packets
 
 	if p.Layers&decode.LayerFragment != 0 {
@@ -155,7 +221,7 @@ const transportLayers = decode.LayerTCP | decode.LayerUDP | decode.LayerICMPv4 |
 // packet to the flow's state, reassembles the flow's streams for the detectors reading them,
 // and counts the packet's anomalies (reassembly records some).
 func (e *Engine) inspectPacket(layers decode.Layer) {
-	p := &e.pkt
+	p := e.in.P
 	defer e.countAnomalies()
 	var f *flow.Flow
 	var dir int
@@ -163,7 +229,11 @@ func (e *Engine) inspectPacket(layers decode.Layer) {
 		// A RST with no flow to end does not start one: stray resets (backscatter of floods
 		// elsewhere) would fill the table with dead flows.
 		create := layers&decode.LayerUDP != 0 || p.TCP.Flags&decode.TCPRst == 0
-		f, dir, _ = e.flows.Lookup(p, create)
+		if e.hasAhead[e.cur] {
+			f, dir, _ = e.flows.LookupAhead(p, &e.ahead[e.cur], create)
+		} else {
+			f, dir, _ = e.flows.Lookup(p, create)
+		}
 	}
 	// Detectors see the flow as it stood before this packet, then the packet is applied.
 	e.inspect(layers, f, dir)
@@ -194,7 +264,7 @@ func (e *Engine) inspect(layers decode.Layer, f *flow.Flow, dir int) {
 }
 
 func (e *Engine) countAnomalies() {
-	p, s := &e.pkt, &e.Stats
+	p, s := e.in.P, &e.Stats
 	for _, a := range p.Anomalies() {
 		s.Anomalies[a]++
 	}
@@ -203,11 +273,11 @@ func (e *Engine) countAnomalies() {
 
 // recoverPanic keeps a bug on one packet from taking the sensor down: it is counted and its
 // first occurrence kept for the summary (and for a regression test).
-func (e *Engine) recoverPanic() {
+func (e *Engine) recoverPanic(num uint64) {
 	if r := recover(); r != nil {
 		e.Stats.Panics++
 		if e.Stats.FirstPanic == "" {
-			e.Stats.FirstPanic = fmt.Sprintf("packet %d: %v\n%s", e.Stats.Packets, r, debug.Stack())
+			e.Stats.FirstPanic = fmt.Sprintf("packet %d: %v\n%s", num, r, debug.Stack())
 		}
 	}
 }
@@ -230,5 +300,8 @@ func (e *Engine) onAlert(a *alert.Alert) {
 	}
 }
 
-// Flush flushes the alert sink.
-func (e *Engine) Flush() error { return e.sink.Flush() }
+// Flush inspects the pending packet and flushes the alert sink.
+func (e *Engine) Flush() error {
+	e.Drain()
+	return e.sink.Flush()
+}

@@ -89,18 +89,27 @@ func BenchmarkManyFlows(b *testing.B) {
 			set.Settings.FlowMax = n + n/4
 			e := New(set, alert.NewEVE(io.Discard))
 			sc := withStreamReader(e)
-			buf := make([]byte, 54+1200)
+			// Two frame buffers taken in turn: Push keeps the previous frame until the next
+			// returns, as a capture file or a live source does.
+			bufs := [2][]byte{make([]byte, 54+1200), make([]byte, 54+1200)}
 			total := n * len(flowSteps)
-			b.ReportAllocs()
 			i, ts := 0, int64(0)
-			for b.Loop() {
-				f := flowFrame(buf, n, i)
-				e.Process(f, info(ts, f))
+			push := func() {
+				f := flowFrame(bufs[i&1], n, i%total)
+				e.Push(f, info(ts, f))
 				ts += 1000
-				if i++; i == total {
-					i = 0
-				}
+				i++
 			}
+			// One untimed pass first (b.Loop restarts the timer): the first touch of each flow's
+			// memory is a page fault, paid once in a sensor's life, not per packet.
+			for range total {
+				push()
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				push()
+			}
+			e.Flush()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/packet")
 			if b.N >= total && sc.bytes == 0 {
 				b.Fatal("a whole pass reassembled no stream bytes")

@@ -22,8 +22,10 @@ func (e *Engine) ReplayFile(path string, progress func(offset int64)) error {
 	return e.Replay(f, progress)
 }
 
-// Replay feeds every packet of an open capture through e.
+// Replay feeds every packet of an open capture through e, through Push: the file keeps the
+// packet before the latest intact, as Push needs.
 func (e *Engine) Replay(f *capture.File, progress func(offset int64)) error {
+	defer e.Drain()
 	for n := 1; ; n++ {
 		data, info, err := f.Next()
 		if err == io.EOF {
@@ -32,7 +34,7 @@ func (e *Engine) Replay(f *capture.File, progress func(offset int64)) error {
 		if err != nil {
 			return err
 		}
-		e.Process(data, info)
+		e.Push(data, info)
 		if progress != nil && n%progressEvery == 0 {
 			progress(f.Offset())
 		}

@@ -29,7 +29,7 @@ func (e *Engine) wantStream(f *flow.Flow, dir int) uint16 {
 // the other direction what its peer has received, so holes the sensor will never see filled are
 // given up promptly.
 func (e *Engine) reassemble(f *flow.Flow, dir int) {
-	p := &e.pkt
+	p := e.in.P
 	c := &e.consumer
 	c.f, c.mask = f, f.StreamFor
 	e.in.Flow, e.in.Dir = f, dir

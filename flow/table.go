@@ -3,9 +3,11 @@ package flow
 import (
 	"encoding/binary"
 	"net/netip"
+	"unsafe"
 
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/internal/hashindex"
+	"github.com/ids-sensor/ids/internal/prefetch"
 	"github.com/ids-sensor/ids/stream"
 )
 
@@ -197,12 +199,45 @@ func (k *Key) hash() uint32 {
 // goes from the flow's initiator, 1 otherwise. f is nil when there is no flow and none could be
 // made. Expired flows are evicted along the way, a bounded amount per call.
 func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created bool) {
+	var a Ahead
+	a.set(p)
+	return t.LookupAhead(p, &a, create)
+}
+
+// Ahead is a flow lookup begun before its packet's turn (engine.Push): the key and hash,
+// computed once, whose index entry and flow Prefetch and PrefetchFlow start loading.
+type Ahead struct {
+	key    Key
+	hash   uint32
+	srcIsA bool
+}
+
+func (a *Ahead) set(p *decode.Packet) {
+	a.srcIsA = a.key.set(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto, p.VLAN, p.NumVLAN)
+	a.hash = a.key.hash()
+}
+
+// Prefetch fills a for p and starts loading the index entry where its flow's lookup begins.
+func (t *Table) Prefetch(p *decode.Packet, a *Ahead) {
+	a.set(p)
+	t.index.Prefetch(a.hash)
+}
+
+// PrefetchFlow starts loading the flow a's index entry points to, if any: called once the entry
+// Prefetch asked for has had time to arrive.
+func (t *Table) PrefetchFlow(a *Ahead) {
+	c := t.index.Lookup(a.hash)
+	if slot, ok := c.Next(); ok {
+		prefetch.Line(unsafe.Pointer(&t.flows[slot]))
+	}
+}
+
+// LookupAhead is Lookup with the key and hash that Prefetch computed for p.
+func (t *Table) LookupAhead(p *decode.Packet, a *Ahead, create bool) (f *Flow, dir int, created bool) {
 	t.expire(p.TS)
 	t.Stats.Lookups++
-	var k Key
-	srcIsA := k.set(p.Src, p.Dst, p.SrcPort, p.DstPort, p.Proto, p.VLAN, p.NumVLAN)
-	h := k.hash()
-	if slot := t.find(&k, h); slot >= 0 {
+	k, h, srcIsA := &a.key, a.hash, a.srcIsA
+	if slot := t.find(k, h); slot >= 0 {
 		f = &t.flows[slot]
 		f.Last = max(f.Last, p.TS)
 		if f.Last-f.listed >= relistEvery {
@@ -219,7 +254,7 @@ func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created
 		return nil, 0, false
 	}
 	f = &t.flows[slot]
-	*f = Flow{Key: k, First: p.TS, Last: p.TS, listed: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
+	*f = Flow{Key: *k, First: p.TS, Last: p.TS, listed: p.TS, aIsClient: srcIsA, hash: h, slot: slot, prev: -1, next: -1}
 	t.index.Insert(h, slot)
 	t.lists[StateNew].pushFront(t, slot)
 	t.Stats.Created++

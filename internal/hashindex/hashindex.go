@@ -13,6 +13,12 @@
 // concurrent use.
 package hashindex
 
+import (
+	"unsafe"
+
+	"github.com/ids-sensor/ids/internal/prefetch"
+)
+
 // Index is the table of entries. It is a plain slice, so that a caller's tests can range over
 // the entries (to see that none is left behind, say), and copies of an Index share its table.
 // The zero Index is not usable; make one with New.
@@ -108,3 +114,6 @@ func (c *Cursor) Next() (slot int32, ok bool) {
 // included and the empty entry that ended the run excluded: the distance it has moved from
 // the hash's home entry (a run is always shorter than the table, which is never full).
 func (c *Cursor) Probes() int { return int((c.i - c.h) & c.x.mask()) }
+
+// Prefetch starts loading the entry where a lookup of hash h begins.
+func (x *Index) Prefetch(h uint32) { prefetch.Line(unsafe.Pointer(&(*x)[h&x.mask()])) }
