@@ -26,7 +26,8 @@ type Engine struct {
 	ahead      [2]flow.Ahead    // their flow lookups, begun by decodeAhead when hasAhead
 	hasAhead   [2]bool
 	cur        int
-	pending    int // len of the pending packet's frame, -1 when there is none
+	pending    int  // len of the pending packet's frame, -1 when there is none
+	inspecting bool // Push got past decoding (for recoverPush)
 	flows      *flow.Table
 	defrag     *defrag.Defragmenter
 	reasm      *stream.Reassembler
@@ -142,29 +143,43 @@ func (e *Engine) Process(data []byte, info capture.Info) {
 // returns, as capture.File and the live sources keep the packet before their latest.
 func (e *Engine) Push(data []byte, info capture.Info) {
 	next := e.cur ^ 1
-	if e.pending >= 0 && e.hasAhead[e.cur] {
-		// The pending packet's index entry has arrived by now: start on its flow too, to
-		// arrive while this packet is decoded.
-		e.flows.PrefetchFlow(&e.ahead[e.cur])
-	}
-	decoded := e.decodeAhead(next, data, info)
-	e.Drain()
-	if !decoded { // a bug in the decoder: counted by decodeAhead, nothing to inspect
-		e.Stats.Packets++
-		e.Stats.Bytes += uint64(len(data))
-		return
+	e.inspecting = false
+	defer e.recoverPush(next, len(data)) // one deferred call per packet: see recoverPush
+	e.decodeAhead(next, data, info)
+	e.inspecting = true
+	if n := e.pending; n >= 0 {
+		e.pending = -1
+		e.inspectDecoded(n)
 	}
 	e.cur, e.pending = next, len(data)
 }
 
-// decodeAhead decodes a frame into pkts[k] and begins its flow lookup: the key and hash, and a
-// prefetch of the index entry; false if that panicked.
-func (e *Engine) decodeAhead(k int, data []byte, info capture.Info) (ok bool) {
-	num := e.Stats.Packets + 1 // this packet's number, once the pending one is counted
+// recoverPush keeps a bug on one packet from taking the sensor down (see notePanic) and leaves
+// the pipeline as Push would have: the pending packet inspected, and the new one pending
+// unless decoding it is what failed.
+func (e *Engine) recoverPush(next, n int) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if e.inspecting { // the previous packet failed, counted already; the new one is decoded
+		e.notePanic(r, e.Stats.Packets)
+		e.cur, e.pending = next, n
+		return
+	}
+	num := e.Stats.Packets + 1 // the new packet's number, once the pending one is counted
 	if e.pending >= 0 {
 		num++
 	}
-	defer e.recoverPanic(num)
+	e.notePanic(r, num)
+	e.Drain()
+	e.Stats.Packets++
+	e.Stats.Bytes += uint64(n)
+}
+
+// decodeAhead decodes a frame into pkts[k] and begins its flow lookup: the key and hash, and a
+// prefetch of the index entry.
+func (e *Engine) decodeAhead(k int, data []byte, info capture.Info) {
 	p := &e.pkts[k]
 	p.Decode(info.LinkType, data, info.Timestamp, info.WireLen)
 	// A fragment's flow is known only once the datagram is whole.
@@ -172,17 +187,17 @@ func (e *Engine) decodeAhead(k int, data []byte, info capture.Info) (ok bool) {
 	if e.hasAhead[k] {
 		e.flows.Prefetch(p, &e.ahead[k])
 	}
-	return true
 }
 
 // Drain inspects the packet Push left pending, if any: a live worker calls it when no packet
 // follows within its poll interval, so that the last packet's alerts are not held back.
 func (e *Engine) Drain() {
-	if e.pending < 0 {
+	n := e.pending
+	if n < 0 {
 		return
 	}
-	n := e.pending
 	e.pending = -1
+	defer e.recoverPanic()
 	e.inspectDecoded(n)
 }
 
@@ -192,7 +207,6 @@ func (e *Engine) inspectDecoded(n int) {
 	s := &e.Stats
 	s.Packets++
 	s.Bytes += uint64(n)
-	defer e.recoverPanic(s.Packets)
 	p := &e.pkts[e.cur]
 	e.in.P = p
 	e.in.Num = s.Packets
@@ -271,14 +285,19 @@ func (e *Engine) countAnomalies() {
 	s.AnomaliesDropped += uint64(p.AnomaliesDropped)
 }
 
-// recoverPanic keeps a bug on one packet from taking the sensor down: it is counted and its
-// first occurrence kept for the summary (and for a regression test).
-func (e *Engine) recoverPanic(num uint64) {
+// recoverPanic keeps a bug in inspecting the packet just counted from taking the sensor down.
+func (e *Engine) recoverPanic() {
 	if r := recover(); r != nil {
-		e.Stats.Panics++
-		if e.Stats.FirstPanic == "" {
-			e.Stats.FirstPanic = fmt.Sprintf("packet %d: %v\n%s", num, r, debug.Stack())
-		}
+		e.notePanic(r, e.Stats.Packets)
+	}
+}
+
+// notePanic counts a recovered panic and keeps the first one's message and stack for the
+// summary (and for a regression test).
+func (e *Engine) notePanic(r any, num uint64) {
+	e.Stats.Panics++
+	if e.Stats.FirstPanic == "" {
+		e.Stats.FirstPanic = fmt.Sprintf("packet %d: %v\n%s", num, r, debug.Stack())
 	}
 }
 

@@ -2,9 +2,13 @@ package engine
 
 import (
 	"bytes"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/decode"
+	"github.com/ids-sensor/ids/detectors"
 )
 
 // Push through the one-packet pipeline, with Drain at irregular points as a live worker's
@@ -45,5 +49,23 @@ func TestPushMatchesProcess(t *testing.T) {
 	}
 	if fa, fb := e.Flows().Stats, ref.Flows().Stats; fa != fb {
 		t.Errorf("flow counters differ: Push %+v\nProcess %+v", fa, fb)
+	}
+}
+
+// A detector that panics under Push costs that packet only: the next is still inspected, every
+// packet is counted, and the first panic names its packet.
+func TestPushRecoversPanics(t *testing.T) {
+	e := New(defaultRules(t), alert.NewEVE(io.Discard))
+	e.dets = append(e.dets, detectors.Instance{Name: "boom", Interest: ^decode.Layer(0), Detector: panicker{}})
+	land := load(t, "pcaps/land/attack-ipv4.pcap")
+	var bufs [2][]byte
+	for i := range 3 {
+		r := land[0]
+		bufs[i&1] = append(bufs[i&1][:0], r.data...)
+		e.Push(bufs[i&1], r.info)
+	}
+	e.Flush()
+	if s := e.Stats; s.Packets != 3 || s.Panics != 3 || !strings.HasPrefix(s.FirstPanic, "packet 1: boom") {
+		t.Errorf("packets %d, panics %d, first %.40q", s.Packets, s.Panics, s.FirstPanic)
 	}
 }

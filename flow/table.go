@@ -3,11 +3,9 @@ package flow
 import (
 	"encoding/binary"
 	"net/netip"
-	"unsafe"
 
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/internal/hashindex"
-	"github.com/ids-sensor/ids/internal/prefetch"
 	"github.com/ids-sensor/ids/stream"
 )
 
@@ -205,7 +203,7 @@ func (t *Table) Lookup(p *decode.Packet, create bool) (f *Flow, dir int, created
 }
 
 // Ahead is a flow lookup begun before its packet's turn (engine.Push): the key and hash,
-// computed once, whose index entry and flow Prefetch and PrefetchFlow start loading.
+// computed once, whose index entry Prefetch starts loading.
 type Ahead struct {
 	key    Key
 	hash   uint32
@@ -221,15 +219,6 @@ func (a *Ahead) set(p *decode.Packet) {
 func (t *Table) Prefetch(p *decode.Packet, a *Ahead) {
 	a.set(p)
 	t.index.Prefetch(a.hash)
-}
-
-// PrefetchFlow starts loading the flow a's index entry points to, if any: called once the entry
-// Prefetch asked for has had time to arrive.
-func (t *Table) PrefetchFlow(a *Ahead) {
-	c := t.index.Lookup(a.hash)
-	if slot, ok := c.Next(); ok {
-		prefetch.Line(unsafe.Pointer(&t.flows[slot]))
-	}
 }
 
 // LookupAhead is Lookup with the key and hash that Prefetch computed for p.
