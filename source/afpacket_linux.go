@@ -22,9 +22,9 @@ import (
 
 // afpacketSource reads a TPACKET_V3 ring: the kernel fills blocks of packets, hands each to
 // user space by setting TP_STATUS_USER in its header, and gets it back when we write
-// TP_STATUS_KERNEL. A block is handed back only once a packet after its last one has been
-// returned and Next is called again, because the caller may still be using that last packet
-// until then (Source.Next's contract: engine.Push holds one packet while the next is read).
+// TP_STATUS_KERNEL. A block is handed back only once the caller is done with its last packet
+// (Source.Next's contract: engine.Push holds one packet while the next is read): at the Next
+// after the one that returned a later packet, or after an ErrTimeout.
 //
 // Next, Stats and Close share no lock; guard decides who frees the socket and ring (see
 // guard). A Close from another goroutine wakes a Next blocked in poll(2) through an eventfd in
@@ -44,7 +44,7 @@ type afpacketSource struct {
 	block   int     // the block being read or waited for
 	inBlock bool    // block is ours (TP_STATUS_USER) and not yet handed back
 	done    int     // a block read to its end whose last packet may still be in use; -1 for none
-	doneOK  bool    // a packet after done's last was returned: done goes back at the next Next
+	doneOK  bool    // the caller is done with done's last packet: done goes back at the next Next
 	left    uint32  // packets of block not yet returned
 	pkt     uintptr // ring offset of the next packet's tpacket3_hdr
 	poll    time.Duration
@@ -260,6 +260,14 @@ func (s *afpacketSource) next() (data []byte, info capture.Info, held bool, err 
 			s.left = bh.Num_pkts
 			s.pkt = uintptr(s.block)*ringBlockSize + uintptr(bh.Offset_to_first_pkt)
 			continue
+		}
+		if s.done >= 0 {
+			// Nothing to read, and a block held for the caller's latest packet: the kernel's
+			// poll reports a ring readable while the block before its own is ours, so waiting
+			// now would spin. Time out at once instead (the caller is done with its packets
+			// after an error, by contract); the next call hands the block back, then waits.
+			s.doneOK = true
+			return nil, capture.Info{}, false, ErrTimeout
 		}
 		if start.IsZero() {
 			start = time.Now()

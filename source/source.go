@@ -56,8 +56,8 @@ type Stats struct {
 // goroutine; Close may also be called from another goroutine to make a blocked Next return.
 type Source interface {
 	// Next returns the next packet. data stays valid until Next has returned the packet after
-	// it and is called once more, or Close (engine.Push holds one packet while the next is
-	// read).
+	// it and is called once more, or has returned an error (ErrTimeout included), or Close:
+	// engine.Push holds one packet while the next is read, and is drained on a timeout.
 	// Errors: ErrTimeout (nothing within Config.Poll), ErrClosed, or a capture failure.
 	Next() (data []byte, info capture.Info, err error)
 	// Stats returns the kernel counters since the source was opened.
