@@ -364,6 +364,47 @@ func TestLiveHoldsPreviousPacket(t *testing.T) {
 	}
 }
 
+// TestLiveIdleDoesNotSpin reads a burst, then keeps calling Next on an idle link: Next must
+// sleep in poll, not spin (with a block held for the caller, AF_PACKET's poll reports the ring
+// readable at once, for ever). The bound is on this thread's CPU time, which a busy machine
+// does not inflate: a spinning Next uses all of the wall time, a sleeping one almost none.
+func TestLiveIdleDoesNotSpin(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			n := newTestNet(t)
+			cfg := liveConfig(backend)
+			src := n.open(t, cfg)[0]
+			in := n.injector(t)
+			var frames [][]byte
+			for i := range 50 {
+				frames = append(frames, udpFrame(i, 100))
+			}
+			in.send(t, frames...)
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			read(t, src, len(frames))
+			idle := 6 * cfg.Poll
+			cpu0, end := threadCPU(t), time.Now().Add(idle)
+			for time.Now().Before(end) {
+				if _, _, err := src.Next(); err != nil && !errors.Is(err, ErrTimeout) {
+					t.Fatal(err)
+				}
+			}
+			if cpu := threadCPU(t) - cpu0; cpu > idle/4 {
+				t.Errorf("Next used %v of CPU in %v of idle link: it spins", cpu, idle)
+			}
+		})
+	}
+}
+
+func threadCPU(t *testing.T) time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ts.Nano())
+}
+
 func TestLiveVLAN(t *testing.T) {
 	for _, backend := range backends {
 		t.Run(backend, func(t *testing.T) {
