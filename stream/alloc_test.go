@@ -152,42 +152,74 @@ func BenchmarkRandomOrder(b *testing.B) {
 	}
 }
 
-// BenchmarkRandomOrderManyHalves is BenchmarkRandomOrder on as many Halves at once as fill the
-// whole pool (Memcap / FlowCap), their segments interleaved: the tree descents then miss the
-// caches, as in a storm over many connections.
+// manyHalves is as many Halves as fill the whole pool (Memcap / FlowCap), each with its own
+// random order of size-byte segments with a hole after each: the out-of-order storm over many
+// connections at once, whose tree descents miss the caches.
+type manyHalves struct {
+	r      *Reassembler
+	p      *decode.Packet
+	c      nopConsumer
+	halves []Half
+	orders [][]int
+	pos    []int // the next segment of each Half
+	segs   int   // segments per Half: as many as fit in FlowCap
+	size   int
+}
+
+func newManyHalves(b *testing.B, size int) *manyHalves {
+	r := New(Config{})
+	m := &manyHalves{r: r, p: seg(b, 0, fDat, strings.Repeat("s", size), 0), size: size,
+		halves: make([]Half, len(r.chunks)/int(r.flowChunks)),
+		segs:   int(r.flowChunks) / ((size + ChunkSize - 1) / ChunkSize)}
+	m.orders, m.pos = make([][]int, len(m.halves)), make([]int, len(m.halves))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range m.orders {
+		m.orders[i] = rng.Perm(m.segs)
+	}
+	return m
+}
+
+// step sends Half k its next segment, after releasing it when it has had them all.
+func (m *manyHalves) step(k int) {
+	h := &m.halves[k]
+	if m.pos[k] == m.segs {
+		m.r.Release(h)
+		m.pos[k] = 0
+	}
+	if m.pos[k] == 0 {
+		h.Begin(1000)
+	}
+	m.p.TCP.Seq = 1000 + uint32((2*m.orders[k][m.pos[k]]+1)*m.size)
+	m.r.Segment(h, 0, m.p, &m.c)
+	m.pos[k]++
+}
+
+func (m *manyHalves) checkNoCapHit(b *testing.B) {
+	if st := m.r.Stats; st.FlowCapHits != 0 || st.MemcapHits != 0 {
+		b.Fatalf("caps hit: %+v", st)
+	}
+}
+
+// BenchmarkRandomOrderManyHalves is BenchmarkRandomOrder on manyHalves, their segments
+// interleaved, all Halves released together once full.
 func BenchmarkRandomOrderManyHalves(b *testing.B) {
 	for _, size := range []int{1460, 64} {
 		b.Run(fmt.Sprintf("segment=%dB", size), func(b *testing.B) {
-			r := New(Config{})
-			p := seg(b, 0, fDat, strings.Repeat("s", size), 0)
-			var c nopConsumer
-			halves := make([]Half, len(r.chunks)/int(r.flowChunks))
-			segs := int(r.flowChunks) / ((size + ChunkSize - 1) / ChunkSize)
-			orders := make([][]int, len(halves))
-			rng := rand.New(rand.NewPCG(1, 2))
-			for i := range orders {
-				orders[i] = rng.Perm(segs)
-			}
+			m := newManyHalves(b, size)
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				if i == segs*len(halves) {
-					for k := range halves {
-						r.Release(&halves[k])
+				if i == m.segs*len(m.halves) {
+					for k := range m.halves {
+						m.r.Release(&m.halves[k])
+						m.pos[k] = 0
 					}
 					i = 0
 				}
-				h, k := &halves[i%len(halves)], i/len(halves)
-				if k == 0 {
-					h.Begin(1000)
-				}
-				p.TCP.Seq = 1000 + uint32((2*orders[i%len(halves)][k]+1)*size)
-				r.Segment(h, 0, p, &c)
+				m.step(i % len(m.halves))
 				i++
 			}
-			if r.Stats.FlowCapHits != 0 || r.Stats.MemcapHits != 0 {
-				b.Fatalf("caps hit: %+v", r.Stats)
-			}
+			m.checkNoCapHit(b)
 		})
 	}
 }
@@ -199,49 +231,25 @@ func BenchmarkRandomOrderManyHalves(b *testing.B) {
 func BenchmarkRandomOrderStaggered(b *testing.B) {
 	for _, size := range []int{1460, 64} {
 		b.Run(fmt.Sprintf("segment=%dB", size), func(b *testing.B) {
-			r := New(Config{})
-			p := seg(b, 0, fDat, strings.Repeat("s", size), 0)
-			var c nopConsumer
-			halves := make([]Half, len(r.chunks)/int(r.flowChunks))
-			segs := int(r.flowChunks) / ((size + ChunkSize - 1) / ChunkSize)
-			orders := make([][]int, len(halves))
-			pos := make([]int, len(halves))
-			rng := rand.New(rand.NewPCG(1, 2))
-			for i := range orders {
-				orders[i] = rng.Perm(segs)
-			}
-			step := func(k int) {
-				h := &halves[k]
-				if pos[k] == segs {
-					r.Release(h)
-					pos[k] = 0
-				}
-				if pos[k] == 0 {
-					h.Begin(1000)
-				}
-				p.TCP.Seq = 1000 + uint32((2*orders[k][pos[k]]+1)*size)
-				r.Segment(h, 0, p, &c)
-				pos[k]++
-			}
-			for k := range halves { // Half k starts k/len(halves) of the way through
-				for range k * segs / len(halves) {
-					step(k)
+			m := newManyHalves(b, size)
+			n := len(m.halves)
+			for k := range n { // Half k starts k/n of the way through
+				for range k * m.segs / n {
+					m.step(k)
 				}
 			}
-			for k := range halves { // a whole cycle, to mix the pool
-				for range segs {
-					step(k)
+			for k := range n { // a whole cycle, to mix the pool
+				for range m.segs {
+					m.step(k)
 				}
 			}
 			i := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				step(i % len(halves))
+				m.step(i % n)
 				i++
 			}
-			if r.Stats.FlowCapHits != 0 || r.Stats.MemcapHits != 0 {
-				b.Fatalf("caps hit: %+v", r.Stats)
-			}
+			m.checkNoCapHit(b)
 		})
 	}
 }
