@@ -67,8 +67,12 @@ done
 #    the time it takes to empty them is its own capacity, whatever the sender can do. AF_PACKET
 #    only: libpcap (1.10) reads about one packet per poll timeout after a SIGSTOP/SIGCONT with a
 #    full ring, so the pcap back end's capacity is the live table's packets per CPU-second.
+# Rings of at most about 3 GiB per worker: fewer loops of a large capture.
+size=$(stat -c %s "$pcap")
 burst_loops=$((loops * 4))
-ring=$(( $(stat -c %s "$pcap") * burst_loops * 3 / 2 >> 20 ))
+burst_loops=$(( burst_loops * size * 3 / 2 > 3 << 30 ? (2 << 30) / size : burst_loops ))
+burst_loops=$(( burst_loops < 1 ? 1 : burst_loops ))
+ring=$(( size * burst_loops * 3 / 2 >> 20 ))
 echo "== burst: $burst_loops loops queued in the rings (${ring} MiB each) while the sensor is stopped, then drained"
 printf '%-9s %-7s %12s %12s %10s %10s %14s %14s\n' backend workers queued processed drops seconds "pkt/s" "pkt/CPU-s"
 for cfg in "afpacket 1" "afpacket 2"; do

@@ -8,8 +8,8 @@ package stream
 // sorted keys on one cache line and their chunks or children on the next. It is at most 4 levels
 // deep for FlowCap's default 2048 chunks, and its upper levels stay cached, so a search costs
 // about one miss (the AVL tree threaded through the chunk headers that it replaces was 11 to 16
-// levels deep, each a likely miss). The chunks a segment adds go into the leaf its search ended in, without descending
-// again (Reassembler.path).
+// levels deep, each a likely miss). The chunks a segment adds go into the leaf its search ended
+// in, without descending again (Reassembler.path).
 //
 // A key is its chunk's seq when the chunk joined the index. It is not updated when the chunk
 // later grows at its front (hold prepends to it): the key then lies inside the chunk, still
