@@ -17,11 +17,10 @@
 //     to its length, so appending to it never overwrites the buffer.
 //   - No allocation per packet: the two buffers that refills take turns with
 //     (1 MiB each, or the size of a smaller plain file) are allocated once
-//     and grow only when a single record
-//     needs more, never beyond MaxRecord plus 64 KiB for a pcapng block's
-//     header and options. Blocks we skip are streamed, whatever their size.
-//     (A gzip file adds compress/flate's own occasional per-deflate-block
-//     allocations.)
+//     and grow only when a single record needs more, never beyond MaxRecord
+//     plus 64 KiB for a pcapng block's header and options. Blocks we skip
+//     are streamed, whatever their size. (A gzip file adds compress/flate's
+//     own occasional per-deflate-block allocations.)
 //   - Lengths from the file are never trusted for allocation: a record that
 //     claims more than MaxRecord bytes is rejected unread, and the buffer
 //     grows past its first size only once it is full of bytes actually read.
