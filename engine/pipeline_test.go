@@ -7,15 +7,31 @@ import (
 	"testing"
 
 	"github.com/ids-sensor/ids/alert"
+	"github.com/ids-sensor/ids/capture"
 	"github.com/ids-sensor/ids/decode"
 	"github.com/ids-sensor/ids/detectors"
 )
 
+// pusher feeds an engine through Push, copying each frame into one of two buffers taken in
+// turn: a frame lives exactly as long as Push's contract says, as with a capture file or a live
+// source, so an engine that read one later would see another packet's bytes.
+type pusher struct {
+	e    *Engine
+	bufs [2][]byte
+	n    int
+}
+
+func (p *pusher) push(data []byte, info capture.Info) {
+	b := append(p.bufs[p.n&1][:0], data...)
+	p.bufs[p.n&1] = b
+	p.n++
+	p.e.Push(b, info)
+}
+
 // Push through the one-packet pipeline, with Drain at irregular points as a live worker's
 // timeouts call it, gives exactly what Process gives packet by packet: the same alerts in the
-// same order and the same counters. Frames are copied into two buffers taken in turn, so a
-// frame is overwritten as soon as Push's contract allows: an engine that read a frame later
-// than that would see another packet's bytes and differ.
+// same order and the same counters, with each frame overwritten as soon as Push's contract
+// allows (pusher).
 func TestPushMatchesProcess(t *testing.T) {
 	recs := load(t, "pcaps/*/*.pcap*")
 	var want, got bytes.Buffer
@@ -26,11 +42,9 @@ func TestPushMatchesProcess(t *testing.T) {
 	ref.Flush()
 
 	e := New(defaultRules(t), alert.NewEVE(&got))
-	var bufs [2][]byte
+	in := pusher{e: e}
 	for i, r := range recs {
-		b := append(bufs[i&1][:0], r.data...)
-		bufs[i&1] = b
-		e.Push(b, r.info)
+		in.push(r.data, r.info)
 		if i%7 == 3 || i%11 == 0 {
 			e.Drain()
 		}
@@ -58,11 +72,9 @@ func TestPushRecoversPanics(t *testing.T) {
 	e := New(defaultRules(t), alert.NewEVE(io.Discard))
 	e.dets = append(e.dets, detectors.Instance{Name: "boom", Interest: ^decode.Layer(0), Detector: panicker{}})
 	land := load(t, "pcaps/land/attack-ipv4.pcap")
-	var bufs [2][]byte
-	for i := range 3 {
-		r := land[0]
-		bufs[i&1] = append(bufs[i&1][:0], r.data...)
-		e.Push(bufs[i&1], r.info)
+	in := pusher{e: e}
+	for range 3 {
+		in.push(land[0].data, land[0].info)
 	}
 	e.Flush()
 	if s := e.Stats; s.Packets != 3 || s.Panics != 3 || !strings.HasPrefix(s.FirstPanic, "packet 1: boom") {

@@ -67,11 +67,10 @@ done
 #    the time it takes to empty them is its own capacity, whatever the sender can do. AF_PACKET
 #    only: libpcap (1.10) reads about one packet per poll timeout after a SIGSTOP/SIGCONT with a
 #    full ring, so the pcap back end's capacity is the live table's packets per CPU-second.
-# Rings of at most about 3 GiB per worker: fewer loops of a large capture.
+# A ring is 1.5x the bytes queued: at most 2 GiB queued keeps it near 3 GiB per worker.
 size=$(stat -c %s "$pcap")
-burst_loops=$((loops * 4))
-burst_loops=$(( burst_loops * size * 3 / 2 > 3 << 30 ? (2 << 30) / size : burst_loops ))
-burst_loops=$(( burst_loops < 1 ? 1 : burst_loops ))
+max_loops=$(( (2 << 30) / size > 1 ? (2 << 30) / size : 1 ))
+burst_loops=$(( loops * 4 < max_loops ? loops * 4 : max_loops ))
 ring=$(( size * burst_loops * 3 / 2 >> 20 ))
 echo "== burst: $burst_loops loops queued in the rings (${ring} MiB each) while the sensor is stopped, then drained"
 printf '%-9s %-7s %12s %12s %10s %10s %14s %14s\n' backend workers queued processed drops seconds "pkt/s" "pkt/CPU-s"

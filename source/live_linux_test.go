@@ -151,6 +151,26 @@ func (in *injector) send(t testing.TB, frames ...[]byte) {
 	}
 }
 
+// flood sends frame(0), frame(1), ... as fast as it can from another goroutine until the
+// returned stop is called (stop waits for it). Send errors (a full queue) are ignored: a flood
+// only has to keep the link busy.
+func (in *injector) flood(frame func(i int) []byte) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		sa := &unix.SockaddrLinklayer{Ifindex: in.ifindex}
+		for i := 0; ; i++ {
+			select {
+			case <-quit:
+				return
+			default:
+			}
+			unix.Sendto(in.fd, frame(i), 0, sa)
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
 type got struct {
 	data []byte
 	info capture.Info
@@ -320,22 +340,8 @@ func TestLiveHoldsPreviousPacket(t *testing.T) {
 				cfg.Buffer = 2 * ringBlockSize
 			}
 			src := n.open(t, cfg)[0]
-			in := n.injector(t)
-			stop := make(chan struct{})
-			sent := make(chan struct{})
-			go func() {
-				defer close(sent)
-				sa := &unix.SockaddrLinklayer{Ifindex: in.ifindex}
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					unix.Sendto(in.fd, udpFrame(i, 60+i%1400), 0, sa)
-				}
-			}()
-			defer func() { close(stop); <-sent }()
+			stop := n.injector(t).flood(func(i int) []byte { return udpFrame(i, 60+i%1400) })
+			defer stop()
 			var held, want []byte
 			blocks := 0
 			for got := 0; got < 50_000; {
@@ -698,25 +704,13 @@ func TestLiveCloseUnderLoad(t *testing.T) {
 			cfg := liveConfig(backend)
 			cfg.Poll = 5 * time.Millisecond
 			src := n.open(t, cfg)[0]
-			in := n.injector(t)
-			stop := make(chan struct{})
-			injected := make(chan struct{})
-			go func() {
-				defer close(injected)
-				for i := 0; ; i++ {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					f := udpFrame(i, 200)
-					if i%2 == 0 {
-						f = tagged(f, 0x8100, 5)
-					}
-					sa := &unix.SockaddrLinklayer{Ifindex: in.ifindex}
-					unix.Sendto(in.fd, f, 0, sa)
+			stop := n.injector(t).flood(func(i int) []byte {
+				if i%2 == 0 {
+					return tagged(udpFrame(i, 200), 0x8100, 5)
 				}
-			}()
+				return udpFrame(i, 200)
+			})
+			defer stop()
 			done := make(chan error, 1)
 			var read int
 			go func() {
@@ -744,8 +738,6 @@ func TestLiveCloseUnderLoad(t *testing.T) {
 			case <-time.After(2 * time.Second):
 				t.Fatal("worker still running 2s after Close")
 			}
-			close(stop)
-			<-injected
 			t.Logf("%s: read %d packets before Close", backend, read)
 		})
 	}

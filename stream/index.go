@@ -107,14 +107,7 @@ func (r *Reassembler) place(h *Half, base uint32) (q, next uint32) {
 // the entry after it in the same leaf, 0 if none (then h's head, when the first is 0). It leaves
 // its path in r.path for index.
 func (r *Reassembler) search(h *Half, base uint32) (uint32, uint32) {
-	t := h.tail
-	for nd := &r.nodes[t]; nd.level > 0; nd = &r.nodes[t] {
-		j := nd.upTo(h.next, base, 1) - 1
-		r.path[nd.level], r.at[nd.level] = t, uint8(j)
-		t = nd.val[j]
-	}
-	r.path[0], r.pathOK = t, true
-	nd := &r.nodes[t]
+	nd := &r.nodes[r.descend(h, base)]
 	j := nd.upTo(h.next, base, 0)
 	switch {
 	case j == 0:
@@ -123,6 +116,19 @@ func (r *Reassembler) search(h *Half, base uint32) (uint32, uint32) {
 		return nd.val[j-1], nd.val[j]
 	}
 	return nd.val[j-1], 0
+}
+
+// descend walks h's index from the root to the leaf where h.next+base belongs, leaves the path
+// in r.path and r.at, and returns the leaf.
+func (r *Reassembler) descend(h *Half, base uint32) uint32 {
+	t := h.tail
+	for nd := &r.nodes[t]; nd.level > 0; nd = &r.nodes[t] {
+		j := nd.upTo(h.next, base, 1) - 1
+		r.path[nd.level], r.at[nd.level] = t, uint8(j)
+		t = nd.val[j]
+	}
+	r.path[0], r.pathOK = t, true
+	return t
 }
 
 // upTo returns the index of nd's first key after next+base, searching from key[from].
@@ -161,13 +167,7 @@ func (r *Reassembler) index(h *Half, i, key uint32) {
 		p = r.nodes[t].upTo(h.next, b, 0)
 	}
 	if !r.pathOK || p == 0 || p == int(r.nodes[t].n) { // the last leaf's keys do not surround key: descend
-		t = root
-		for nd := &r.nodes[t]; nd.level > 0; nd = &r.nodes[t] {
-			j := nd.upTo(h.next, b, 1) - 1
-			r.path[nd.level], r.at[nd.level] = t, uint8(j)
-			t = nd.val[j]
-		}
-		r.path[0], r.pathOK = t, true
+		t = r.descend(h, b)
 		p = r.nodes[t].upTo(h.next, b, 0)
 	}
 	val := i
